@@ -1,0 +1,153 @@
+"""Building blocks in plain Keras 3 (``keras.layers`` / ``keras.ops`` only).
+
+Each block is a Keras layer that owns named sublayers. ``block(x)`` runs it as one
+layer (the supernet does this); ``block.unroll(x)`` applies the sublayers one by one,
+so a functional model built on symbolic tensors records each convolution as its own
+node (the plain-model builder does this). Sublayer names carry the block's prefix,
+e.g. ``layer07_e3k7se_expand``, so a supernet choice and the plain model's block share
+weight names.
+
+Feature maps are NHWC: ``[batch, height, width, channels]``.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from scarlet_tf.cost_model import se_channels
+from scarlet_tf.space import Choice, LayerSpec, SearchSpace
+
+BN_MOMENTUM = 0.99
+BN_EPSILON = 1e-3
+
+
+def batch_norm(name: str) -> layers.BatchNormalization:
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+
+
+class Block(layers.Layer):
+    """A layer defined by :meth:`unroll` over its own sublayers."""
+
+    def call(self, x, training=None):
+        return self.unroll(x, training=training)
+
+    def unroll(self, x, training=None):
+        raise NotImplementedError
+
+
+class SqueezeExcite(Block):
+    """Squeeze-excite on ``channels``: pool, 1x1 to C/4 (ReLU), 1x1 back (h-sigmoid), scale."""
+
+    def __init__(self, channels: int, name: str, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.pool = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_pool")
+        self.reduce = layers.Conv2D(se_channels(channels), 1, activation="relu",
+                                    name=f"{name}_reduce")
+        self.expand = layers.Conv2D(channels, 1, activation="hard_sigmoid",
+                                    name=f"{name}_expand")
+        self.scale = layers.Multiply(name=f"{name}_scale")
+
+    def unroll(self, x, training=None):
+        return self.scale([x, self.expand(self.reduce(self.pool(x)))])
+
+
+class MBConv(Block):
+    """Inverted bottleneck of ``choice`` at ``layer``: [B, H, W, Cin] -> [B, H/s, W/s, Cout].
+
+    1x1 expand (BN, h-swish), kxk depthwise with the layer's stride (BN, h-swish),
+    optional squeeze-excite, 1x1 linear projection (BN), residual add when the layer
+    keeps stride 1 and channels.
+    """
+
+    def __init__(self, layer: LayerSpec, choice: Choice, name: str, **kwargs):
+        super().__init__(name=name, **kwargs)
+        hidden = layer.in_channels * choice.expansion
+        self.expand = layers.Conv2D(hidden, 1, use_bias=False, name=f"{name}_expand")
+        self.expand_bn = batch_norm(f"{name}_expand_bn")
+        self.expand_act = layers.Activation("hard_swish", name=f"{name}_expand_hswish")
+        self.depthwise = layers.DepthwiseConv2D(choice.kernel, layer.stride, padding="same",
+                                                use_bias=False, name=f"{name}_dw")
+        self.depthwise_bn = batch_norm(f"{name}_dw_bn")
+        self.depthwise_act = layers.Activation("hard_swish", name=f"{name}_dw_hswish")
+        self.se = SqueezeExcite(hidden, f"{name}_se") if choice.se else None
+        self.project = layers.Conv2D(layer.out_channels, 1, use_bias=False,
+                                     name=f"{name}_project")
+        self.project_bn = batch_norm(f"{name}_project_bn")
+        self.add = layers.Add(name=f"{name}_add") if layer.residual else None
+
+    def unroll(self, x, training=None):
+        y = self.expand_act(self.expand_bn(self.expand(x), training=training))
+        y = self.depthwise_act(self.depthwise_bn(self.depthwise(y), training=training))
+        if self.se is not None:
+            y = self.se.unroll(y)
+        y = self.project_bn(self.project(y), training=training)
+        return self.add([y, x]) if self.add is not None else y
+
+
+class IdentityInitializer(keras.initializers.Initializer):
+    """Identity matrix for a 1x1 convolution kernel of shape ``[1, 1, C, C]``."""
+
+    def __call__(self, shape, dtype=None):
+        return keras.ops.reshape(keras.ops.eye(shape[-1], dtype=dtype), shape)
+
+
+STABILIZER_INITS = ("identity", "he_normal", "glorot_uniform")
+
+
+def stabilizer(channels: int, name: str, init: str = "identity") -> layers.Conv2D:
+    """Learnable stabilizer for a skip choice: 1x1 conv, no bias, no BN, no activation.
+
+    ``init="identity"`` (default) starts every stabilized skip as an exact identity, so
+    a fresh stabilized supernet computes what the unstabilized one does and the map
+    starts well conditioned for folding; the other inits are Keras initializer names.
+    """
+    initializer = IdentityInitializer() if init == "identity" else init
+    return layers.Conv2D(channels, 1, use_bias=False, kernel_initializer=initializer,
+                         name=name)
+
+
+class Stem(Block):
+    """3x3 conv (BN, ReLU6) then the fixed separable block: 3x3 depthwise (BN, ReLU6),
+    linear 1x1 to ``space.sep_channels`` (BN). [B, S, S, 3] -> [B, S/s, S/s, 16*width]."""
+
+    def __init__(self, space: SearchSpace, name: str = "stem", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.conv = layers.Conv2D(space.stem_channels, 3, space.stem_stride, padding="same",
+                                  use_bias=False, name="stem_conv")
+        self.bn = batch_norm("stem_bn")
+        self.act = layers.ReLU(6.0, name="stem_relu6")
+        self.depthwise = layers.DepthwiseConv2D(3, padding="same", use_bias=False,
+                                                name="sep_dw")
+        self.depthwise_bn = batch_norm("sep_dw_bn")
+        self.depthwise_act = layers.ReLU(6.0, name="sep_relu6")
+        self.project = layers.Conv2D(space.sep_channels, 1, use_bias=False,
+                                     name="sep_project")
+        self.project_bn = batch_norm("sep_project_bn")
+
+    def unroll(self, x, training=None):
+        x = self.act(self.bn(self.conv(x), training=training))
+        x = self.depthwise_act(self.depthwise_bn(self.depthwise(x), training=training))
+        return self.project_bn(self.project(x), training=training)
+
+
+class Head(Block):
+    """1x1 conv to ``space.head_channels`` (BN, ReLU6), global average pool, optional
+    dropout, fully-connected classifier. [B, H, W, C] -> logits [B, num_classes]."""
+
+    def __init__(self, space: SearchSpace, dropout: float = 0.0, name: str = "head",
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.conv = layers.Conv2D(space.head_channels, 1, use_bias=False, name="head_conv")
+        self.bn = batch_norm("head_bn")
+        self.act = layers.ReLU(6.0, name="head_relu6")
+        self.pool = layers.GlobalAveragePooling2D(name="head_pool")
+        self.dropout = layers.Dropout(dropout, name="head_dropout") if dropout else None
+        self.classifier = layers.Dense(space.num_classes, name="classifier")
+
+    def unroll(self, x, training=None):
+        x = self.pool(self.act(self.bn(self.conv(x), training=training)))
+        if self.dropout is not None:
+            x = self.dropout(x, training=training)
+        return self.classifier(x)
+

@@ -1,0 +1,47 @@
+"""Plain Keras models of one architecture (and, in :mod:`scarlet_tf.supernet`, the supernet)."""
+
+from __future__ import annotations
+
+import keras
+
+from scarlet_tf.blocks import MBConv, Head, Stem, stabilizer
+from scarlet_tf.space import SearchSpace, get_space, resolve_arch
+
+
+def block_name(layer, choice) -> str:
+    """Name prefix of a searchable layer's block, e.g. ``layer07_e3k7se``."""
+    return f"{layer.name}_{choice.token}"
+
+
+def build_model(arch, space: str | SearchSpace = "scarlet", num_classes: int | None = None,
+                input_shape: tuple | None = None, dropout: float = 0.0, *, width: float = 1.0,
+                stabilizers: bool = False, name: str | None = None) -> keras.Model:
+    """Build the plain functional Keras model of ``arch``.
+
+    Args:
+      arch: an Architecture, a named model (``"scarlet-a"``), a canonical string or a
+        JSON file path.
+      space: search-space name (``"scarlet"``, ``"scarlet-cifar"``) or a SearchSpace.
+      num_classes: classifier width; defaults to the space's (1000 / 10).
+      input_shape: ``(H, W, 3)`` with H == W; defaults to the space's input size.
+      dropout: dropout rate before the classifier.
+      width: channel multiplier (ignored when ``space`` is a SearchSpace).
+      stabilizers: keep each skip layer as an explicit stabilizer 1x1 convolution
+        (``layerNN_skip_stabilizer``) instead of adding no layer at all.
+
+    Returns a model mapping images ``[B, H, W, 3]`` (float, normalized to [-1, 1]) to
+    logits ``[B, num_classes]``.
+    """
+    arch = resolve_arch(arch)
+    if not isinstance(space, SearchSpace):
+        size = input_shape[0] if input_shape else None
+        space = get_space(space, width=width, num_classes=num_classes, input_size=size)
+    inputs = keras.Input((space.input_size, space.input_size, 3), name="image")
+    x = Stem(space).unroll(inputs)
+    for layer, choice in zip(space.layers, arch.choices):
+        if not choice.is_skip:
+            x = MBConv(layer, choice, block_name(layer, choice)).unroll(x)
+        elif stabilizers:
+            x = stabilizer(layer.out_channels, f"{block_name(layer, choice)}_stabilizer")(x)
+    outputs = Head(space, dropout).unroll(x)
+    return keras.Model(inputs, outputs, name=name or "scarlet")

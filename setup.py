@@ -1,0 +1,34 @@
+"""scarlet-tf: SCARLET-NAS (stabilized weight-sharing NAS) in Keras 3 and TensorFlow."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="scarlet-tf",
+    version="0.1.0",
+    description="SCARLET-NAS in Keras 3 / TensorFlow: stabilized supernet, evolutionary "
+                "search as a keras-tuner Oracle, TFLite export and latency tools",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["scarlet_tf", "scarlet_tf.*", "cli", "cli.*"]),
+    install_requires=[
+        # tensorflow-cpu by default; users with GPUs install `tensorflow[and-cuda]` first,
+        # which satisfies the same imports.
+        "tensorflow-cpu>=2.21; platform_machine=='x86_64'",
+        "tensorflow>=2.21; platform_machine!='x86_64'",
+        "keras>=3.15",
+        "keras-tuner>=1.4.8",
+        "tensorflow-datasets>=4.9.10",
+        "numpy>=1.26",
+        "click>=8.1",
+        "scikit-learn>=1.5",
+        "scipy>=1.13",
+        "matplotlib>=3.9",
+        "ai-edge-litert>=2.3",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-xdist>=3.6"],
+        "dev": ["pytest>=8", "pytest-xdist>=3.6", "ruff>=0.6"],
+    },
+    entry_points={"console_scripts": ["scarlet-tf=cli.main:main"]},
+)

@@ -1,0 +1,82 @@
+"""Plain models and the analytic cost model, checked against built Keras graphs."""
+
+import numpy as np
+import pytest
+from keras import layers
+
+from scarlet_tf import Architecture, costs, get_space
+from scarlet_tf.models import build_model
+
+PAPER = {"scarlet-a": (365e6, 6.7e6), "scarlet-b": (329e6, 6.5e6), "scarlet-c": (280e6, 6.0e6)}
+
+
+def trainable_count(model) -> int:
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def graph_madds(model) -> int:
+    """Mult-adds read off the built graph: output shapes times kernel sizes."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.DepthwiseConv2D):
+            h, w = layer.output.shape[1:3]
+            total += h * w * int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, layers.Conv2D):
+            h, w = layer.output.shape[1:3]
+            total += h * w * int(np.prod(layer.kernel.shape))
+        elif isinstance(layer, layers.Dense):
+            total += int(np.prod(layer.kernel.shape))
+    return total
+
+
+@pytest.mark.parametrize("name", sorted(PAPER))
+def test_paper_figures(name):
+    madds, params = PAPER[name]
+    cost = costs(name)
+    assert abs(cost.madds - madds) / madds < 0.01
+    assert abs(cost.params - params) / params < 0.02
+    model = build_model(name)
+    assert trainable_count(model) == cost.params
+    assert graph_madds(model) == cost.madds
+
+
+CHUNKS = [(space, 1.0, chunk) for space in ("scarlet", "scarlet-cifar") for chunk in range(5)]
+
+
+@pytest.mark.parametrize("space,width,chunk", CHUNKS + [("scarlet", 0.75, 0),
+                                                       ("scarlet-cifar", 0.5, 0)])
+def test_params_and_graph_madds_equal_on_random_archs(space, width, chunk):
+    """50 random architectures per space at width 1, and 10 per space at other widths."""
+    for seed in range(chunk * 10, chunk * 10 + 10):
+        arch = Architecture.random(int(1000 * width) + seed)
+        model = build_model(arch, space, width=width)
+        cost = costs(arch, space, width=width)
+        assert trainable_count(model) == cost.params, str(arch)
+        assert graph_madds(model) == cost.madds, str(arch)
+
+
+def test_skip_layers_add_no_layer_and_names_tell_place():
+    arch = Architecture.parse("scarlet-c")
+    names = [l.name for l in build_model(arch, "scarlet-cifar").layers]
+    assert "layer07_e6k7se_expand" in names and "layer07_e6k7se_se_reduce" in names
+    assert not any(n.startswith(("layer04", "layer05", "layer16")) for n in names)
+    stabilized = [l.name for l in build_model(arch, "scarlet-cifar", stabilizers=True).layers]
+    assert "layer04_skip_stabilizer" in stabilized
+
+
+def test_forward_shapes_classes_and_dropout():
+    model = build_model("scarlet-b", "scarlet-cifar", num_classes=7, dropout=0.2, width=0.5)
+    logits = model(np.zeros((2, 32, 32, 3), "float32"), training=False)
+    assert logits.shape == (2, 7)
+    assert any(isinstance(l, layers.Dropout) for l in model.layers)
+    big = build_model("scarlet-a", input_shape=(160, 160, 3))
+    assert big.output_shape == (None, 1000)
+    assert costs("scarlet-a", input_size=160).madds == graph_madds(big)
+
+
+def test_residual_adds_exactly_where_stride_one_and_channels_kept():
+    arch = Architecture.parse("scarlet-a")
+    adds = {l.name[:7] for l in build_model(arch, "scarlet-cifar").layers
+            if isinstance(l, layers.Add)}
+    expected = {l.name for l in get_space("scarlet-cifar").layers if l.residual}
+    assert adds == expected and len(expected) == 13
