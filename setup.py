@@ -17,6 +17,7 @@ setup(
         "tensorflow-cpu>=2.21; platform_machine=='x86_64'",
         "tensorflow>=2.21; platform_machine!='x86_64'",
         "keras>=3.15",
+        "tensorboard>=2.20",
         "keras-tuner>=1.4.8",
         "tensorflow-datasets>=4.9.10",
         "numpy>=1.26",

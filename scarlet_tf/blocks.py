@@ -22,12 +22,16 @@ BN_MOMENTUM = 0.99
 BN_EPSILON = 1e-3
 
 
-def batch_norm(name: str) -> layers.BatchNormalization:
-    return layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+def batch_norm(name: str, cls=layers.BatchNormalization) -> layers.BatchNormalization:
+    """BatchNorm with the paper's momentum; ``cls`` lets the supernet use its own subclass."""
+    return cls(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
 
 
 class Block(layers.Layer):
-    """A layer defined by :meth:`unroll` over its own sublayers."""
+    """A layer defined by :meth:`unroll` over its own sublayers (built on first call)."""
+
+    def build(self, input_shape):
+        pass  # the sublayers build themselves on the first call
 
     def call(self, x, training=None):
         return self.unroll(x, training=training)
@@ -60,20 +64,21 @@ class MBConv(Block):
     keeps stride 1 and channels.
     """
 
-    def __init__(self, layer: LayerSpec, choice: Choice, name: str, **kwargs):
+    def __init__(self, layer: LayerSpec, choice: Choice, name: str,
+                 bn_class=layers.BatchNormalization, **kwargs):
         super().__init__(name=name, **kwargs)
         hidden = layer.in_channels * choice.expansion
         self.expand = layers.Conv2D(hidden, 1, use_bias=False, name=f"{name}_expand")
-        self.expand_bn = batch_norm(f"{name}_expand_bn")
+        self.expand_bn = batch_norm(f"{name}_expand_bn", bn_class)
         self.expand_act = layers.Activation("hard_swish", name=f"{name}_expand_hswish")
         self.depthwise = layers.DepthwiseConv2D(choice.kernel, layer.stride, padding="same",
                                                 use_bias=False, name=f"{name}_dw")
-        self.depthwise_bn = batch_norm(f"{name}_dw_bn")
+        self.depthwise_bn = batch_norm(f"{name}_dw_bn", bn_class)
         self.depthwise_act = layers.Activation("hard_swish", name=f"{name}_dw_hswish")
         self.se = SqueezeExcite(hidden, f"{name}_se") if choice.se else None
         self.project = layers.Conv2D(layer.out_channels, 1, use_bias=False,
                                      name=f"{name}_project")
-        self.project_bn = batch_norm(f"{name}_project_bn")
+        self.project_bn = batch_norm(f"{name}_project_bn", bn_class)
         self.add = layers.Add(name=f"{name}_add") if layer.residual else None
 
     def unroll(self, x, training=None):
@@ -111,19 +116,20 @@ class Stem(Block):
     """3x3 conv (BN, ReLU6) then the fixed separable block: 3x3 depthwise (BN, ReLU6),
     linear 1x1 to ``space.sep_channels`` (BN). [B, S, S, 3] -> [B, S/s, S/s, 16*width]."""
 
-    def __init__(self, space: SearchSpace, name: str = "stem", **kwargs):
+    def __init__(self, space: SearchSpace, name: str = "stem",
+                 bn_class=layers.BatchNormalization, **kwargs):
         super().__init__(name=name, **kwargs)
         self.conv = layers.Conv2D(space.stem_channels, 3, space.stem_stride, padding="same",
                                   use_bias=False, name="stem_conv")
-        self.bn = batch_norm("stem_bn")
+        self.bn = batch_norm("stem_bn", bn_class)
         self.act = layers.ReLU(6.0, name="stem_relu6")
         self.depthwise = layers.DepthwiseConv2D(3, padding="same", use_bias=False,
                                                 name="sep_dw")
-        self.depthwise_bn = batch_norm("sep_dw_bn")
+        self.depthwise_bn = batch_norm("sep_dw_bn", bn_class)
         self.depthwise_act = layers.ReLU(6.0, name="sep_relu6")
         self.project = layers.Conv2D(space.sep_channels, 1, use_bias=False,
                                      name="sep_project")
-        self.project_bn = batch_norm("sep_project_bn")
+        self.project_bn = batch_norm("sep_project_bn", bn_class)
 
     def unroll(self, x, training=None):
         x = self.act(self.bn(self.conv(x), training=training))
@@ -136,10 +142,10 @@ class Head(Block):
     dropout, fully-connected classifier. [B, H, W, C] -> logits [B, num_classes]."""
 
     def __init__(self, space: SearchSpace, dropout: float = 0.0, name: str = "head",
-                 **kwargs):
+                 bn_class=layers.BatchNormalization, **kwargs):
         super().__init__(name=name, **kwargs)
         self.conv = layers.Conv2D(space.head_channels, 1, use_bias=False, name="head_conv")
-        self.bn = batch_norm("head_bn")
+        self.bn = batch_norm("head_bn", bn_class)
         self.act = layers.ReLU(6.0, name="head_relu6")
         self.pool = layers.GlobalAveragePooling2D(name="head_pool")
         self.dropout = layers.Dropout(dropout, name="head_dropout") if dropout else None

@@ -61,7 +61,7 @@ class Choice:
 
 
 SKIP = Choice()
-# Choice order defines the integer encoding of a path: MBConv choices 0..11, skip = 12.
+# The 13 candidates in path order (a layer's path index counts within its own choices).
 MBCONV_CHOICES = tuple(
     Choice(e, k, se) for se in (False, True) for e in (3, 6) for k in (3, 5, 7)
 )
@@ -105,6 +105,7 @@ class LayerSpec:
     stride: int
     resolution: int
     can_skip: bool
+    choices: tuple[Choice, ...] = ALL_CHOICES  # this layer's candidates, in path order
 
     @property
     def number(self) -> int:
@@ -117,10 +118,6 @@ class LayerSpec:
     @property
     def out_resolution(self) -> int:
         return math.ceil(self.resolution / self.stride)
-
-    @property
-    def choices(self) -> tuple[Choice, ...]:
-        return ALL_CHOICES if self.can_skip else MBCONV_CHOICES
 
     @property
     def residual(self) -> bool:
@@ -155,9 +152,31 @@ class SearchSpace:
     def head_resolution(self) -> int:
         return self.layers[-1].out_resolution
 
+    choice_set: tuple[Choice, ...] = ALL_CHOICES
+
     @property
     def num_choices(self) -> tuple[int, ...]:
         return tuple(len(layer.choices) for layer in self.layers)
+
+    def encode(self, arch: "Architecture") -> tuple[int, ...]:
+        """The integer path of ``arch``: each layer's index into its ``choices``."""
+        path = []
+        for layer, choice in zip(self.layers, arch.choices):
+            if choice not in layer.choices:
+                raise ScarletError(
+                    f"layer {layer.number}: {choice.token!r} is not a choice of this space; "
+                    f"allowed there: {', '.join(c.token for c in layer.choices)}")
+            path.append(layer.choices.index(choice))
+        return tuple(path)
+
+    def decode(self, path) -> "Architecture":
+        """The architecture of an integer path (one index per layer)."""
+        return Architecture(tuple(layer.choices[int(i)] for layer, i in zip(self.layers, path)))
+
+    def sample(self, seed=None) -> "Architecture":
+        """A uniformly sampled architecture; ``seed`` is an int or a numpy Generator."""
+        rng = np.random.default_rng(seed)
+        return self.decode([rng.integers(n) for n in self.num_choices])
 
     @property
     def size(self) -> int:
@@ -166,8 +185,11 @@ class SearchSpace:
 
     def describe(self) -> dict:
         """The settings that rebuild this space with :func:`get_space`."""
-        return {"name": self.name, "width": self.width, "num_classes": self.num_classes,
-                "input_size": self.input_size}
+        described = {"name": self.name, "width": self.width, "num_classes": self.num_classes,
+                     "input_size": self.input_size}
+        if self.choice_set != ALL_CHOICES:
+            described["choices"] = ",".join(c.token for c in self.choice_set)
+        return described
 
 
 _SPACES = {
@@ -178,14 +200,33 @@ _SPACES = {
 SPACE_NAMES = tuple(_SPACES)
 
 
+def parse_choice_set(tokens) -> tuple[Choice, ...]:
+    """Candidate set from tokens (``"e3k3,e6k5se,skip"`` or a list), in path order."""
+    if isinstance(tokens, str):
+        tokens = tokens.split(",")
+    chosen = set()
+    for token in tokens:
+        try:
+            chosen.add(Choice.parse(token))
+        except ValueError:
+            raise ScarletError(f"unknown choice {token.strip()!r}; allowed: "
+                               f"{ALLOWED_TOKENS}") from None
+    if not chosen - {SKIP}:
+        raise ScarletError("a choice set needs at least one MBConv choice besides 'skip'")
+    return tuple(c for c in ALL_CHOICES if c in chosen)
+
+
 def get_space(name: str | SearchSpace = "scarlet", *, width: float = 1.0,
-              num_classes: int | None = None, input_size: int | None = None) -> SearchSpace:
+              num_classes: int | None = None, input_size: int | None = None,
+              choices=None) -> SearchSpace:
     """Build a search space by name.
 
     ``scarlet`` is the paper's ImageNet space (224x224, stem stride 2, 1000 classes);
     ``scarlet-cifar`` has the same layers and choices with stem and first stage at
     stride 1, so 32x32 inputs end at 4x4 (10 classes). ``width`` scales every channel
     count (stem, separable block, stages and head), rounded to multiples of 8.
+    ``choices`` restricts every layer to a subset of the 13 candidates (tokens, e.g.
+    ``"e3k3,e6k5se,skip"``): a smaller supernet that traces and trains faster.
     """
     if isinstance(name, SearchSpace):
         return name
@@ -199,6 +240,7 @@ def get_space(name: str | SearchSpace = "scarlet", *, width: float = 1.0,
     if input_size < 8 or num_classes < 2:
         raise ScarletError(f"need input_size >= 8 and num_classes >= 2, got {input_size}, "
                            f"{num_classes}")
+    choice_set = ALL_CHOICES if choices is None else parse_choice_set(choices)
     channels = lambda c: make_divisible(c * width)  # noqa: E731
     resolution = math.ceil(input_size / stem_stride)
     in_ch = channels(16)
@@ -206,12 +248,13 @@ def get_space(name: str | SearchSpace = "scarlet", *, width: float = 1.0,
     for index, (stage, first, out, stride) in enumerate(_stage_layout()):
         if index == 0:
             stride = first_stride
+        layer_choices = tuple(c for c in choice_set if SKIPPABLE[index] or not c.is_skip)
         layers.append(LayerSpec(index, stage, in_ch, channels(out), stride, resolution,
-                                SKIPPABLE[index]))
+                                SKIPPABLE[index], layer_choices))
         resolution = layers[-1].out_resolution
         in_ch = channels(out)
     return SearchSpace(name, input_size, num_classes, width, channels(32), stem_stride,
-                       channels(16), channels(1280), tuple(layers))
+                       channels(16), channels(1280), tuple(layers), choice_set)
 
 
 @dataclass(frozen=True)
@@ -219,7 +262,7 @@ class Architecture:
     """An immutable choice per searchable layer (19 of them).
 
     Build one with :meth:`parse` (canonical string or named model), :meth:`load`
-    (JSON), :meth:`from_indices` (integer path) or :meth:`random`.
+    (JSON), :meth:`random`, or a space's :meth:`SearchSpace.decode` (integer path).
     """
 
     choices: tuple[Choice, ...]
@@ -255,15 +298,9 @@ class Architecture:
         return cls(tuple(choices))
 
     @classmethod
-    def from_indices(cls, indices) -> "Architecture":
-        """From one integer per layer, indexing :data:`ALL_CHOICES` (skip = 12)."""
-        return cls(tuple(ALL_CHOICES[int(i)] for i in indices))
-
-    @classmethod
     def random(cls, seed=None) -> "Architecture":
-        """A uniformly sampled valid architecture; ``seed`` is an int or a numpy Generator."""
-        rng = np.random.default_rng(seed)
-        return cls(tuple(ALL_CHOICES[rng.integers(13 if s else 12)] for s in SKIPPABLE))
+        """A uniformly sampled architecture of the full space (all 13 choices)."""
+        return get_space("scarlet").sample(seed)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Architecture":
@@ -280,11 +317,6 @@ class Architecture:
     def save(self, path: str | os.PathLike, **extra) -> None:
         """Write ``{"arch": canonical string, **extra}`` as JSON."""
         Path(path).write_text(json.dumps({"arch": str(self), **extra}, indent=2) + "\n")
-
-    @property
-    def indices(self) -> tuple[int, ...]:
-        """The integer path: each layer's index into :data:`ALL_CHOICES`."""
-        return tuple(ALL_CHOICES.index(c) for c in self.choices)
 
     @property
     def depth(self) -> int:

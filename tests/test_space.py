@@ -5,7 +5,7 @@ import json
 import pytest
 
 from scarlet_tf import Architecture, ScarletError, get_space, resolve_arch
-from scarlet_tf.space import ALL_CHOICES, NAMED, SKIPPABLE, make_divisible
+from scarlet_tf.space import NAMED, SKIPPABLE, make_divisible
 
 
 def test_scarlet_space_matches_paper_table():
@@ -49,10 +49,22 @@ def test_named_architectures_round_trip():
     assert Architecture.parse("scarlet-c").depth == 16
 
 
-def test_indices_round_trip_and_skip_code():
+def test_encode_decode_round_trip_and_restricted_choices():
+    space = get_space("scarlet")
     arch = Architecture.parse("scarlet-c")
-    assert Architecture.from_indices(arch.indices) == arch
-    assert arch.indices[3] == len(ALL_CHOICES) - 1
+    assert space.decode(space.encode(arch)) == arch
+    assert space.encode(arch)[3] == 12 and space.encode(arch)[0] == 7
+    small = get_space("scarlet-cifar", choices="skip,e6k5se,e3k3")
+    assert small.num_choices == tuple(3 if s else 2 for s in SKIPPABLE)
+    assert small.describe()["choices"] == "e3k3,e6k5se,skip"
+    sampled = small.sample(0)
+    assert small.decode(small.encode(sampled)) == sampled
+    with pytest.raises(ScarletError, match="layer 1: 'e3k5se' is not a choice of this space"):
+        small.encode(Architecture.parse("scarlet-c"))
+    with pytest.raises(ScarletError, match="unknown choice 'e4k3'"):
+        get_space("scarlet", choices="e4k3")
+    with pytest.raises(ScarletError, match="at least one MBConv"):
+        get_space("scarlet", choices="skip")
 
 
 def test_random_is_seeded_and_valid():

@@ -1,0 +1,182 @@
+"""Supernet training: one trace for all paths, only the sampled choice runs and moves,
+fair sampling, identical replicas, resume after a real kill, refused config changes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scarlet_tf import ScarletError, get_space
+from scarlet_tf.samplers import FairSampler, UniformSampler
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["--width", "0.25", "--choices", "e3k3se,skip", "--batch-size", "16"]
+
+
+def make_trainer(optimizer, tmp_path):
+    from scarlet_tf.training import SupernetConfig, SupernetTrainer
+
+    trainer = SupernetTrainer(SupernetConfig(out=str(tmp_path), width=0.25, choices="e3k3se,skip",
+                                             optimizer=optimizer, batch_size=8,
+                                             weight_decay=1e-3))
+    trainer.build()
+    return trainer
+
+
+def snapshot(variables):
+    return [np.array(v) for v in variables]
+
+
+def choice_state(trainer, layer, index):
+    """Weights, optimizer slots and BN moving statistics of one choice."""
+    option = trainer.supernet.blocks[layer].options[index]
+    slots = [s for v in option.trainable_weights for s in trainer.optimizer.slots[id(v)]]
+    return snapshot(option.weights + slots)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "rmsprop"])
+def test_one_trace_no_drift_and_only_sampled_choice_runs(optimizer, tmp_path):
+    import tensorflow as tf
+
+    trainer = make_trainer(optimizer, tmp_path)
+    space = trainer.space
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.normal(size=(8, 32, 32, 3)), tf.float32)
+    labels = tf.constant(rng.integers(10, size=8), tf.int32)
+    step = lambda path: trainer.train_step(images, labels, tf.constant([path], tf.int32),  # noqa
+                                           tf.constant(0.1))
+    for seed in range(4):  # give every choice momentum first
+        step(space.encode(space.sample(seed)))
+    skippable = [l.index for l in space.layers if l.can_skip]
+    path = [0] * len(space.layers)
+    for layer in skippable[::2]:
+        path[layer] = 1  # the stabilizer is sampled here, the MBConv elsewhere
+    before = {(l, c): choice_state(trainer, l, c) for l in skippable for c in (0, 1)}
+    shared = snapshot(trainer.supernet.stem.weights + trainer.supernet.head.weights)
+    step(path)
+    assert trainer.traces == 1
+    for (layer, choice), old in before.items():
+        new = choice_state(trainer, layer, choice)
+        same = all(np.array_equal(a, b) for a, b in zip(old, new))
+        assert same == (path[layer] != choice), (layer, choice)
+    now = snapshot(trainer.supernet.stem.weights + trainer.supernet.head.weights)
+    assert not all(np.array_equal(a, b) for a, b in zip(shared, now))
+
+
+def test_unselected_choices_are_not_computed(tmp_path):
+    """BatchNorm statistics move only in the branch that ran (training mode)."""
+    import tensorflow as tf
+
+    from scarlet_tf.supernet import Supernet
+
+    supernet = Supernet(get_space("scarlet-cifar", width=0.25, choices="e3k3se,skip"))
+    block = supernet.blocks[1]  # layer 2: e3k3se or stabilizer
+    bn = block.options[0].expand_bn
+    x = tf.random.normal((4, 32, 32, block.spec.in_channels))
+    run = tf.function(lambda x, i: block(x, i, training=True))
+    before = np.array(bn.moving_mean)
+    run(x, tf.constant(1))
+    assert np.array_equal(before, np.array(bn.moving_mean))
+    run(x, tf.constant(0))
+    assert not np.array_equal(before, np.array(bn.moving_mean))
+
+
+def test_fair_sampler_uses_every_choice_once_per_step():
+    space = get_space("scarlet-cifar")
+    sampler = FairSampler(space, seed=3)
+    for _ in range(20):
+        paths = sampler.sample()
+        assert paths.shape == (13, 19)
+        for layer, n in enumerate(space.num_choices):
+            counts = np.bincount(paths[:, layer], minlength=n)
+            assert counts.min() >= 1 and counts.sum() == 13
+            if n == 13:
+                assert (counts == 1).all()
+    restricted = FairSampler(get_space("scarlet-cifar", choices="e3k3,e6k7se,skip"), seed=0)
+    assert restricted.sample().shape == (3, 19)
+
+
+def test_samplers_are_reproducible_and_resumable():
+    space = get_space("scarlet-cifar")
+    a, b = UniformSampler(space, 5), UniformSampler(space, 5)
+    assert np.array_equal(a.sample(), b.sample())
+    state = a.get_state()
+    first = a.sample()
+    b.set_state(state)
+    assert np.array_equal(first, b.sample())
+
+
+REPLICA_SCRIPT = """
+import json, numpy as np, tensorflow as tf
+from scarlet_tf.training import SupernetConfig, train_supernet
+sn, _ = train_supernet(SupernetConfig(out={out!r}, width=0.25, choices="e3k3se,skip",
+    epochs=1, steps_per_epoch=3, batch_size=16, replicas=2, sampler="fair"), verbose=False)
+diffs = []
+for v in sn.trainable_weights:
+    copies = [np.array(c) for c in v.value.values]
+    diffs.append(max(float(np.abs(c - copies[0]).max()) for c in copies))
+print(json.dumps({{"replicas": len(sn.trainable_weights[0].value.values),
+                   "max_diff": max(diffs)}}))
+"""
+
+
+def test_two_replicas_keep_identical_weights(tmp_path):
+    result = subprocess.run([sys.executable, "-c", REPLICA_SCRIPT.format(out=str(tmp_path))],
+                            capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["replicas"] == 2 and report["max_diff"] == 0.0
+
+
+def cli(*args):
+    return [sys.executable, "-m", "cli.main", "train-supernet", *args]
+
+
+def test_resume_after_kill_and_refuse_changed_config(tmp_path):
+    out = tmp_path / "run"
+    args = ["--out", str(out), *SMALL, "--epochs", "2", "--steps-per-epoch", "5",
+            "--save-every", "2", "--stabilizer", "none", "--quiet"]
+    process = subprocess.Popen(cli(*args), cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.time() + 400
+    while time.time() < deadline and process.poll() is None:
+        state = out / "state.json"
+        if state.is_file() and json.loads(state.read_text())["step"] >= 2:
+            break
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    killed_at = json.loads((out / "state.json").read_text())["step"]
+    assert 2 <= killed_at < 10
+    resumed = subprocess.run(cli(*args), cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming {out} at step {killed_at}" in resumed.stdout
+    state = json.loads((out / "state.json").read_text())
+    assert state["step"] == 10 and [h["epoch"] for h in state["history"]] == [1, 2]
+    assert sum(sum(layer) for layer in state["choice_counts"]) == 10 * 19
+    changed = subprocess.run(cli(*args[:-1], "--lr", "0.2"), cwd=ROOT, capture_output=True,
+                             text=True, timeout=300)
+    assert changed.returncode == 2 and "different configuration (lr differ)" in changed.stderr
+    assert json.loads((out / "state.json").read_text()) == state
+
+    from scarlet_tf.supernet import Supernet
+
+    supernet = Supernet.load(out)
+    assert supernet.settings["stabilizer"] == "none"
+    assert supernet.settings["space"]["choices"] == "e3k3se,skip"
+
+
+def test_bad_settings_are_refused():
+    from scarlet_tf.training import SupernetConfig
+
+    with pytest.raises(ScarletError, match="multiple of --replicas"):
+        SupernetConfig(out="x", batch_size=9, replicas=2).validate()
+    result = subprocess.run(cli("--out", "x", "--epochs", "0"), cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.strip() == "error: --epochs must be >= 1"
