@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ notices off stderr
 
 from scarlet_tf.errors import ScarletError
 
@@ -16,9 +19,9 @@ def cli():
 
 
 def _register():
-    from cli import info
+    from cli import export, info, train
 
-    for module in (info,):
+    for module in (info, export, train):
         for command in module.COMMANDS:
             cli.add_command(command)
 
