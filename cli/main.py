@@ -19,9 +19,9 @@ def cli():
 
 
 def _register():
-    from cli import export, info, train
+    from cli import evaluate, export, info, search, train
 
-    for module in (info, export, train):
+    for module in (info, train, evaluate, export, search):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -97,6 +97,14 @@ class RunCheckpoint:
         return state
 
 
+def dataset_of(directory) -> str:
+    """The dataset spec a run in ``directory`` was trained on."""
+    config = read_json(Path(directory) / "config.json")
+    if config is None:
+        raise ScarletError(f"{directory} is not a run directory (no config.json)")
+    return config["config"]["dataset"]
+
+
 def restore_supernet(directory: Path):
     """Rebuild a run's supernet from its config and load its latest weights."""
     from scarlet_tf.supernet import Supernet, read_settings
