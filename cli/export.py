@@ -1,0 +1,181 @@
+"""``scarlet-tf export-tflite``, ``benchmark`` and ``latency-table``: TFLite and latency."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from cli.options import space_options
+from scarlet_tf.errors import ScarletError
+from scarlet_tf.space import get_space, resolve_arch
+
+
+def runner_options(command):
+    """``--threads/--runs/--warmup`` and the Android ``--adb`` options."""
+    for option in reversed([
+        click.option("--threads", type=int, default=1, show_default=True, help="CPU threads."),
+        click.option("--runs", type=int, default=50, show_default=True, help="Timed runs."),
+        click.option("--warmup", type=int, default=10, show_default=True, help="Untimed runs first."),
+        click.option("--adb", "adb_serial", is_flag=False, flag_value="", default=None,
+                     metavar="[SERIAL]", help="Time on an Android device over adb (serial "
+                     "optional when one device is attached)."),
+        click.option("--benchmark-binary", type=click.Path(dir_okay=False),
+                     help="Android benchmark_model binary (with --adb)."),
+        click.option("--delegate", type=click.Choice(("cpu", "xnnpack", "gpu", "nnapi")),
+                     default="xnnpack", show_default=True, help="Android delegate (with --adb)."),
+        click.option("--cpu-mask", help="taskset hex mask pinning the Android run, e.g. f0."),
+    ]):
+        command = option(command)
+    return command
+
+
+def make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask,
+                op_profiling=False):
+    """A HostRunner, or an AdbRunner when ``--adb`` was given."""
+    from scarlet_tf.latency import HostRunner
+
+    if adb_serial is None:
+        if benchmark_binary or cpu_mask or op_profiling:
+            raise ScarletError("--benchmark-binary, --cpu-mask and --op-profiling need --adb")
+        return HostRunner(threads, runs, warmup)
+    if not benchmark_binary:
+        raise ScarletError("--adb needs --benchmark-binary PATH (see mobile/README.md)")
+    from scarlet_tf.android import AdbRunner
+
+    return AdbRunner(benchmark_binary, adb_serial or None, threads, runs, warmup, delegate,
+                     cpu_mask, op_profiling)
+
+
+@click.command("export-tflite")
+@click.argument("arch")
+@click.option("--weights", type=click.Path(dir_okay=False), help="Trained plain model (.keras).")
+@click.option("--supernet", type=click.Path(file_okay=False), help="Supernet checkpoint folder.")
+@click.option("--random-init", is_flag=True, help="Export freshly initialized weights.")
+@space_options()
+@click.option("--quantize", type=click.Choice(("none", "float16", "dynamic", "int8")),
+              default="none", show_default=True)
+@click.option("--int8-io", is_flag=True, help="int8 model input and output (with --quantize int8).")
+@click.option("--representative-data", default="digits", show_default=True,
+              help="Dataset for int8 calibration and parity: digits, a folder, an archive, tfds:NAME.")
+@click.option("--parity-images", type=int, default=200, show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True, help="Host latency threads.")
+@click.option("--out", type=click.Path(dir_okay=False), default="model.tflite", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def export_tflite(arch, weights, supernet, random_init, space, width, num_classes, input_size,
+                  quantize, int8_io, representative_data, parity_images, threads, out, as_json):
+    """Convert ARCH to TFLite, check ops and parity against Keras, time it; writes OUT and OUT.json."""
+    from scarlet_tf import export
+    from scarlet_tf.cost_model import costs
+
+    if sum((weights is not None, supernet is not None, random_init)) != 1:
+        raise ScarletError("give exactly one of --weights, --supernet, --random-init")
+    if parity_images < 1:
+        raise ScarletError(f"--parity-images must be >= 1, got {parity_images}")
+    arch = resolve_arch(arch)
+    space = get_space(space, width=width, num_classes=num_classes, input_size=input_size)
+    model, space = export.model_for(arch, space, weights=weights, supernet=supernet)
+    total = costs(arch, space)
+    metadata = {"arch": str(arch), "space": space.describe(), "madds": total.madds,
+                "params": total.params}
+    report = export.export(model, out, quantize=quantize, data=representative_data,
+                           parity_images=parity_images, int8_io=int8_io, threads=threads,
+                           metadata=metadata)
+    click.echo(json.dumps(report) if as_json else export_summary(out, report))
+
+
+def export_summary(out, report) -> str:
+    """Human-readable lines of an export report."""
+    parity, latency = report["parity"], report["latency"]
+    lines = [f"wrote {out} ({report['size_bytes'] / 1e6:.2f} MB, {report['quantize']}) and {out}.json",
+             "ops: " + ", ".join(f"{k} x{v}" for k, v in report["ops"].items()) + " (all builtin)",
+             f"parity on {parity['images']} images: max |logit diff| {parity['max_abs_diff']:.3g}"
+             f" (max |logit| {parity['max_abs_logit']:.3g}), top-1 agreement {parity['agreement']:.3f}"]
+    if parity["accuracy_drop"] is not None:
+        lines.append(f"top-1 accuracy: Keras {parity['keras_accuracy']:.3f}, TFLite "
+                     f"{parity['tflite_accuracy']:.3f} (drop {parity['accuracy_drop']:+.3f})")
+    lines.append(f"host latency ({latency['threads']} thread(s)): median {latency['median_ms']:.2f} ms,"
+                 f" {report['madds'] / 1e6:.1f}M mult-adds")
+    return "\n".join(lines)
+
+
+@click.command()
+@click.argument("model", type=click.Path(dir_okay=False))
+@runner_options
+@click.option("--op-profiling", is_flag=True, help="Per-op timings in the Android output.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def benchmark(model, threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask,
+              op_profiling, as_json):
+    """Time MODEL.tflite on the host (LiteRT + XNNPACK) or on Android (--adb)."""
+    from scarlet_tf.export import read_sidecar
+
+    runner = make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask,
+                         op_profiling)
+    if op_profiling:
+        from scarlet_tf.android import parse_benchmark_output
+
+        serial, output = runner.run(model)
+        click.echo(output, err=True)
+        timing = parse_benchmark_output(output, threads, f"android:{serial}")
+    else:
+        timing = runner.time(model)
+    record = {"model": model, **timing.to_dict(), "madds": read_sidecar(model).get("madds")}
+    click.echo(json.dumps(record) if as_json else benchmark_summary(record))
+
+
+def benchmark_summary(record) -> str:
+    figures = [f"{name} {record[f'{name}_ms']:.3f}" for name in ("mean", "median", "p90", "std")
+               if record[f"{name}_ms"] is not None]
+    text = f"{record['model']} on {record['target']} ({record['threads']} thread(s), {record['runs']} runs): "
+    text += ", ".join(figures) + " ms"
+    if record["madds"]:
+        text += f"; {record['madds'] / 1e6:.1f}M mult-adds, {record['mean_ms'] / (record['madds'] / 1e9):.1f} ms/GMAC"
+    return text
+
+
+@click.command("latency-table")
+@space_options()
+@runner_options
+@click.option("--calibrate", type=int, default=6, show_default=True,
+              help="Random architectures timed end to end to fit the correction.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the table here (JSON).")
+@click.option("--validate", type=int, help="Measure N random architectures against --table.")
+@click.option("--table", type=click.Path(dir_okay=False), help="Table to validate.")
+def latency_table(space, width, num_classes, input_size, threads, runs, warmup, adb_serial,
+                  benchmark_binary, delegate, cpu_mask, calibrate, seed, out, validate, table):
+    """Time every block of a space (build, --out) or check a table (--validate N --table)."""
+    from scarlet_tf import latency
+
+    runner = make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask)
+    if validate is not None:
+        if not table or validate < 1:
+            raise ScarletError("--validate N needs N >= 1 and --table FILE")
+        lut = latency.LatencyTable.load(table)
+        if lut.settings.get("threads") != threads:
+            raise ScarletError(f"{table} was measured with {lut.settings.get('threads')} "
+                               f"thread(s); validate with the same --threads")
+        records = latency.validate(lut, validate, runner=runner, seed=seed + 1000)
+        for record in records:
+            click.echo(f"{record['arch']}: predicted {record['predicted_ms']:.2f} ms, measured "
+                       f"{record['measured_ms']:.2f} ms ({record['error']:+.1%})")
+        click.echo(validation_summary(records))
+        return
+    if not out:
+        raise ScarletError("give --out FILE to build a table, or --validate N --table FILE")
+    built = latency.build_table(get_space(space, width=width, num_classes=num_classes,
+                                          input_size=input_size),
+                                runner=runner, calibrate=calibrate, seed=seed,
+                                progress=lambda message: click.echo(message, err=True))
+    built.save(out)
+    click.echo(f"wrote {out}: {len(built.blocks)} blocks, correction {built.correction}")
+
+
+def validation_summary(records) -> str:
+    errors = [abs(r["error"]) for r in records]
+    within = sum(e <= 0.10 for e in errors)
+    return (f"{within}/{len(records)} within ±10% ({within / len(records):.0%}); mean |error| "
+            f"{sum(errors) / len(errors):.1%}, max {max(errors):.1%}")
+
+
+COMMANDS = [export_tflite, benchmark, latency_table]

@@ -1,0 +1,282 @@
+"""Latency: LiteRT benchmarking on the host and latency lookup tables.
+
+A :class:`LatencyTable` holds the measured latency (ms) of the stem, the head and every
+(layer index, choice token) block of a search space, each timed as its own small TFLite
+model built from the same block classes as the real network; skip costs 0. Tables use
+the fastest of each model's timed runs: on a CPU shared with other processes the median
+drifts with their load, the minimum stays put. It predicts
+a whole architecture as the sum of its parts, mapped through a linear correction fitted
+on a few architectures timed end to end (when that fits them better than the raw sum).
+
+Importing this module is light (no TensorFlow); model building and timing import it lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from scarlet_tf.errors import ScarletError
+from scarlet_tf.space import SKIP, SKIPPABLE, Architecture, Choice, SearchSpace, get_space
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Latency statistics of one model in ms over ``runs`` timed runs (None: not reported)."""
+
+    mean_ms: float
+    median_ms: float | None
+    p90_ms: float | None
+    std_ms: float
+    min_ms: float
+    runs: int
+    threads: int
+    target: str
+
+    @classmethod
+    def from_samples(cls, samples_ms, threads: int, target: str = "host") -> "Timing":
+        x = np.asarray(samples_ms, float)
+        return cls(float(x.mean()), float(np.median(x)), float(np.percentile(x, 90)),
+                   float(x.std()), float(x.min()), len(x), threads, target)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check_counts(threads: int, runs: int, warmup: int) -> None:
+    if threads < 1 or runs < 1 or warmup < 0:
+        raise ScarletError(f"need threads >= 1, runs >= 1, warmup >= 0; got {threads}, {runs}, "
+                           f"{warmup}")
+
+
+def benchmark(model: str | os.PathLike | bytes, *, threads: int = 1, runs: int = 50,
+              warmup: int = 10) -> Timing:
+    """Time a TFLite model on the host: LiteRT interpreter with XNNPACK, batch-1 random
+    input, ``warmup`` untimed then ``runs`` timed invocations on ``threads`` threads."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    _check_counts(threads, runs, warmup)
+    source = {"model_content": model} if isinstance(model, bytes) else {"model_path": os.fspath(model)}
+    if "model_path" in source and not os.path.isfile(source["model_path"]):
+        raise ScarletError(f"model file not found: {source['model_path']}")
+    try:
+        interpreter = Interpreter(**source, num_threads=threads,
+                                  experimental_op_resolver_type=OpResolverType.BUILTIN)
+        interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as err:
+        raise ScarletError(f"LiteRT cannot load the model: {str(err).splitlines()[0]}") from None
+    for detail in interpreter.get_input_details():
+        interpreter.set_tensor(detail["index"], _random_input(detail))
+    for _ in range(warmup):
+        interpreter.invoke()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        interpreter.invoke()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return Timing.from_samples(samples, threads)
+
+
+def _random_input(detail):
+    rng = np.random.default_rng(0)
+    if np.issubdtype(detail["dtype"], np.integer):
+        info = np.iinfo(detail["dtype"])
+        return rng.integers(info.min, info.max, detail["shape"], endpoint=True).astype(detail["dtype"])
+    return rng.uniform(-1, 1, detail["shape"]).astype(detail["dtype"])
+
+
+@dataclass(frozen=True)
+class HostRunner:
+    """Times TFLite files on this machine with :func:`benchmark`."""
+
+    threads: int = 1
+    runs: int = 50
+    warmup: int = 10
+
+    def time(self, path: str | os.PathLike) -> Timing:
+        return benchmark(path, threads=self.threads, runs=self.runs, warmup=self.warmup)
+
+    def describe(self) -> dict:
+        return {"target": "host", "machine": f"{platform.machine()} {platform.processor()}".strip(),
+                "cpus": os.cpu_count(), "runtime": "LiteRT interpreter + XNNPACK",
+                "statistic": "min", **asdict(self)}
+
+
+@dataclass
+class LatencyTable:
+    """Measured latencies (ms) of a space's parts; ``blocks[(layer index, token)]``.
+
+    ``correction`` is ``(slope, intercept)``: predicted = slope * sum + intercept, or None
+    for the plain sum; ``calibration`` lists the end-to-end measurements it was fitted on.
+    """
+
+    space: dict
+    settings: dict
+    stem_ms: float
+    head_ms: float
+    blocks: dict = field(default_factory=dict)
+    correction: tuple[float, float] | None = None
+    calibration: list = field(default_factory=list)
+
+    def sum_ms(self, arch) -> float:
+        """Stem + head + the blocks of ``arch`` (skip = 0), uncorrected."""
+        arch = arch if isinstance(arch, Architecture) else Architecture.parse(str(arch))
+        total = self.stem_ms + self.head_ms
+        for index, choice in enumerate(arch.choices):
+            if choice.is_skip:
+                continue
+            if (index, choice.token) not in self.blocks:
+                raise ScarletError(f"latency table has no entry for layer {index + 1} "
+                                   f"{choice.token}")
+            total += self.blocks[(index, choice.token)]
+        return total
+
+    def predict(self, arch, space: SearchSpace | None = None) -> float:
+        """Predicted latency of ``arch`` in ms; checks ``space`` is the table's when given."""
+        if space is not None and space.describe() != self.space:
+            raise ScarletError(f"latency table is for {self.space}, not {space.describe()}")
+        total = self.sum_ms(arch)
+        if self.correction is None:
+            return total
+        slope, intercept = self.correction
+        return slope * total + intercept
+
+    def to_dict(self) -> dict:
+        layers = [{} for _ in range(max((i for i, _ in self.blocks), default=-1) + 1)]
+        for (index, token), ms in sorted(self.blocks.items()):
+            layers[index][token] = ms
+        correction = None if self.correction is None else dict(zip(("slope", "intercept"), self.correction))
+        return {"space": self.space, "settings": self.settings, "stem_ms": self.stem_ms,
+                "head_ms": self.head_ms, "blocks": layers, "correction": correction,
+                "calibration": self.calibration}
+
+    def save(self, path: str | os.PathLike) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "LatencyTable":
+        """Read a table written by :meth:`save`."""
+        try:
+            data = json.loads(Path(path).read_text())
+            blocks = {(i, token): float(ms) for i, layer in enumerate(data["blocks"])
+                      for token, ms in layer.items()}
+            fit = data.get("correction")
+            return cls(data["space"], data["settings"], float(data["stem_ms"]),
+                       float(data["head_ms"]), blocks,
+                       None if fit is None else (fit["slope"], fit["intercept"]),
+                       data.get("calibration", []))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            raise ScarletError(f"cannot read latency table {path}: {err}") from None
+
+
+def part_models(space: SearchSpace, tokens=None):
+    """Yield ``(key, batch-1 Keras model)`` for the stem (key ``"stem"``), the head
+    (``"head"``) and each ``(layer index, token)`` block of ``space`` (skip excluded; only
+    ``tokens`` when given), built from :mod:`scarlet_tf.blocks` at the layer's input shape."""
+    import keras
+
+    from scarlet_tf.blocks import Head, MBConv, Stem
+
+    def wrap(side, channels, block):
+        inputs = keras.Input((side, side, channels), batch_size=1)
+        return keras.Model(inputs, block.unroll(inputs))
+
+    yield "stem", wrap(space.input_size, 3, Stem(space))
+    yield "head", wrap(space.head_resolution, space.layers[-1].out_channels, Head(space))
+    for layer in space.layers:
+        for choice in layer.choices:
+            if not choice.is_skip and (tokens is None or choice.token in tokens):
+                key = (layer.index, choice.token)
+                yield key, wrap(layer.resolution, layer.in_channels, MBConv(layer, choice, "block"))
+
+
+def _write_tflite(model, path: Path) -> Path:
+    from scarlet_tf.export import to_tflite
+
+    path.write_bytes(to_tflite(model))
+    return path
+
+
+def measure_archs(archs, space: SearchSpace, runner=None, rounds: int = 3) -> list[float]:
+    """End-to-end latency (ms) of each architecture's float32 TFLite model: its fastest run
+    over ``rounds`` round-robin passes, so a burst of load on a shared CPU spoils at most
+    one pass of a model."""
+    from scarlet_tf.models import build_model
+
+    runner = runner or HostRunner()
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [_write_tflite(build_model(arch, space), Path(folder) / f"arch{i}.tflite")
+                 for i, arch in enumerate(archs)]
+        best = [math.inf] * len(paths)
+        for _ in range(rounds):
+            best = [min(ms, runner.time(path).min_ms) for ms, path in zip(best, paths)]
+    return best
+
+
+def build_table(space: str | SearchSpace = "scarlet", *, runner=None, calibrate: int = 6,
+                seed: int = 0, tokens=None, progress=None, **space_kwargs) -> LatencyTable:
+    """Time every part of ``space`` on ``runner`` (default: host, 1 thread) and fit the
+    correction on ``calibrate`` random architectures (seeded by ``seed``; only ``tokens``
+    and skip when ``tokens`` is given). ``progress(message)`` hears about each part."""
+    space = get_space(space, **space_kwargs)
+    runner = runner or HostRunner()
+    report = progress or (lambda message: None)
+    parts = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for key, model in part_models(space, tokens):
+            parts[key] = runner.time(_write_tflite(model, Path(folder) / "part.tflite")).min_ms
+            report(f"{key}: {parts[key]:.3f} ms")
+    table = LatencyTable(space.describe(), runner.describe(), parts.pop("stem"),
+                         parts.pop("head"), parts)
+    rng = np.random.default_rng(seed)
+    archs = [random_arch(rng, tokens) for _ in range(calibrate)]
+    for arch, measured in zip(archs, measure_archs(archs, space, runner)):
+        table.calibration.append({"arch": str(arch), "sum_ms": table.sum_ms(arch),
+                                  "measured_ms": measured})
+    table.correction = fit_correction(table.calibration)
+    report(f"correction from {calibrate} architectures: {table.correction}")
+    return table
+
+
+def random_arch(rng, tokens=None) -> Architecture:
+    """A random architecture; with ``tokens``, drawn from those tokens (and skip)."""
+    if tokens is None:
+        return Architecture.random(rng)
+    pool = [Choice.parse(t) for t in tokens if t != "skip"]
+    return Architecture(tuple(SKIP if can_skip and rng.random() < 1 / 13 else pool[rng.integers(len(pool))]
+                              for can_skip in SKIPPABLE))
+
+
+def fit_correction(calibration: list) -> tuple[float, float] | None:
+    """Least-squares ``measured = slope * sum + intercept`` over ``calibration`` records,
+    kept only when it lowers their mean absolute relative error (needs >= 3 records)."""
+    if len(calibration) < 3:
+        return None
+    raw = np.array([c["sum_ms"] for c in calibration])
+    measured = np.array([c["measured_ms"] for c in calibration])
+    slope, intercept = np.polyfit(raw, measured, 1)
+    error = lambda predicted: np.mean(np.abs(predicted / measured - 1))  # noqa: E731
+    if error(slope * raw + intercept) >= error(raw):
+        return None
+    return float(slope), float(intercept)
+
+
+def validate(table: LatencyTable, count: int, *, runner=None, seed: int = 1000,
+             tokens=None) -> list[dict]:
+    """Predicted against measured latency (ms) of ``count`` random architectures
+    (seeded apart from calibration); returns ``{"arch", "predicted_ms", "measured_ms",
+    "error"}`` records, ``error`` = predicted / measured - 1."""
+    space = get_space(table.space["name"], **{k: v for k, v in table.space.items() if k != "name"})
+    rng = np.random.default_rng(seed)
+    archs = [random_arch(rng, tokens) for _ in range(count)]
+    return [{"arch": str(arch), "predicted_ms": table.predict(arch), "measured_ms": measured,
+             "error": table.predict(arch) / measured - 1}
+            for arch, measured in zip(archs, measure_archs(archs, space, runner))]

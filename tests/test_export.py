@@ -1,0 +1,161 @@
+"""TFLite export: builtin ops, h-swish lowering, parity on real digits images, CLI errors."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from cli.main import main
+from scarlet_tf import Architecture, ScarletError, costs, get_space
+from scarlet_tf import export
+from scarlet_tf.data import load
+from scarlet_tf.models import build_model
+
+SPACE = ["--space", "scarlet-cifar", "--width", "0.25", "--input-size", "16"]
+# Six MBConv layers (the first of each stage), thirteen skips: a network quick to fit.
+SHALLOW = ",".join("e6k5se" if first else "skip" for first in
+                   (1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1))
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def expected_ops(arch):
+    """HARD_SWISH: two per MBConv block; MEAN: one per squeeze-excite plus the head's pool."""
+    arch = Architecture.parse(arch)
+    return {"HARD_SWISH": 2 * arch.depth, "MEAN": 1 + sum(c.se for c in arch.choices)}
+
+
+@pytest.fixture(scope="module", params=[SHALLOW, pytest.param("scarlet-a", marks=pytest.mark.slow)])
+def trained(request, tmp_path_factory):
+    """The architecture at width 0.25 on 16x16 digits, fit for 3 epochs, saved as .keras."""
+    keras.utils.set_random_seed(0)
+    model = build_model(request.param, "scarlet-cifar", width=0.25, input_shape=(16, 16, 3))
+    for layer in model.layers:  # moving statistics that catch up within a brief fit
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = 0.8
+    model.compile(keras.optimizers.Adam(3e-3),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    train, _ = load("digits", "train", batch_size=64, image_size=16, seed=0)
+    model.fit(train, epochs=3, verbose=0)
+    path = tmp_path_factory.mktemp("trained") / "model.keras"
+    model.save(path)
+    return request.param, path, model
+
+
+def test_export_trained_via_cli_and_benchmark(trained, tmp_path, capsys):
+    arch, weights, _ = trained
+    out = tmp_path / "model.tflite"
+    code, stdout, _ = run_cli(["export-tflite", arch, "--weights", str(weights), *SPACE,
+                               "--parity-images", "200", "--out", str(out), "--json"], capsys)
+    assert code == 0
+    report = json.loads(stdout)
+    assert report == json.loads(export.sidecar(out).read_text())
+    assert report["size_bytes"] == out.stat().st_size
+    assert report["madds"] == costs(arch, "scarlet-cifar", width=0.25, input_size=16).madds
+    assert expected_ops(arch).items() <= report["ops"].items()
+    assert "VAR_HANDLE" not in report["ops"] and not any(op.startswith("Flex") for op in report["ops"])
+    parity = report["parity"]
+    assert parity["images"] == 200 and parity["agreement"] >= 0.99
+    assert parity["max_abs_diff"] <= 1e-4 * max(1.0, parity["max_abs_logit"])
+    assert parity["keras_accuracy"] > 0.5
+    assert parity["tflite_accuracy"] == pytest.approx(parity["keras_accuracy"], abs=0.011)
+
+    code, stdout, _ = run_cli(["benchmark", str(out), "--runs", "30", "--json"], capsys)
+    first = json.loads(stdout)
+    assert code == 0 and first["madds"] == report["madds"] and first["runs"] == 30
+    assert 0 < first["min_ms"] <= first["median_ms"] <= first["p90_ms"]
+    code, stdout, _ = run_cli(["benchmark", str(out), "--runs", "30"], capsys)
+    assert code == 0 and "ms/GMAC" in stdout and "median" in stdout
+    second = export.read_sidecar(out)["latency"]["min_ms"]
+    assert 0.5 < first["min_ms"] / second < 2.0  # stable across runs on a shared CPU
+
+
+def test_int8_full_integer_parity_and_accuracy_drop(trained, tmp_path):
+    arch, _, model = trained
+    out = tmp_path / "int8.tflite"
+    report = export.export(model, out, quantize="int8", int8_io=True, parity_images=300, runs=5)
+    parity = report["parity"]
+    assert parity["agreement"] >= 0.9 and parity["accuracy_drop"] <= 0.03
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(out))
+    assert interpreter.get_input_details()[0]["dtype"] == np.int8
+    assert interpreter.get_output_details()[0]["dtype"] == np.int8
+    assert expected_ops(arch).items() <= report["ops"].items()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quantize", ["float16", "dynamic"])
+def test_float16_and_dynamic_range_parity(trained, quantize, tmp_path):
+    report = export.export(trained[2], tmp_path / "q.tflite", quantize=quantize, runs=5)
+    assert not report["parity"]["accuracy_drop"] > 0.03
+
+
+@pytest.mark.parametrize("space", [SPACE, pytest.param([], marks=pytest.mark.slow)])
+def test_random_init_scarlet_a(space, tmp_path, capsys):
+    out = tmp_path / "a.tflite"
+    code, stdout, err = run_cli(["export-tflite", "scarlet-a", "--random-init", *space,
+                                 "--parity-images", "50", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert "all builtin" in stdout and "(all builtin)" in stdout
+    report = export.read_sidecar(out)
+    assert expected_ops("scarlet-a").items() <= report["ops"].items()
+    assert report["parity"]["agreement"] >= 0.99
+
+
+def tiny_model(seed):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="hard_swish")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(x)))
+
+
+def test_parity_failure_is_an_error_and_writes_nothing(tmp_path, monkeypatch):
+    images, labels, _ = export.real_images("digits", "test", 20, 32)
+    other = export.to_tflite(tiny_model(1))
+    check = export.parity(tiny_model(2), other, images, labels)
+    assert check.max_abs_diff > 1e-3 and check.problems()
+    monkeypatch.setitem(export.TOLERANCES, "none", (0.0, 1.01, None))
+    out = tmp_path / "bad.tflite"
+    with pytest.raises(ScarletError, match="check failed.*agreement"):
+        export.export(tiny_model(1), out, parity_images=10)
+    assert not out.exists() and not export.sidecar(out).exists()
+
+
+def test_lowering_problems_and_op_counts():
+    model = tiny_model(0)
+    ops = export.op_counts(export.to_tflite(model))
+    assert ops == {"CONV_2D": 1, "HARD_SWISH": 1, "MEAN": 1, "FULLY_CONNECTED": 1}
+    assert export.lowering_problems(model, ops) == []
+    broken = {"CONV_2D": 1, "MUL": 2, "ADD": 1, "MEAN": 1, "FlexConv2D": 1, "VAR_HANDLE": 3}
+    problems = " | ".join(export.lowering_problems(model, broken))
+    assert "FlexConv2D" in problems and "HARD_SWISH" in problems and "VAR_HANDLE" in problems
+
+
+def test_keras_madds_matches_cost_model():
+    space = get_space("scarlet-cifar", width=0.25)
+    assert export.keras_madds(build_model("scarlet-b", space)) == costs("scarlet-b", space).madds
+
+
+@pytest.mark.parametrize("args,message", [
+    (["scarlet-a"], "exactly one of --weights"),
+    (["scarlet-a", "--random-init", "--weights", "x.keras"], "exactly one of --weights"),
+    (["scarlet-a", "--weights", "missing.keras"], "weights file not found"),
+    (["scarlet-a", "--random-init", "--int8-io"], "int8 input/output needs --quantize int8"),
+    (["scarlet-z", "--random-init"], "unknown architecture"),
+])
+def test_bad_input_is_one_line_error(args, message, capsys):
+    code, _, err = run_cli(["export-tflite", *args, *SPACE], capsys)
+    assert code == 2 and err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_weights_of_another_width_are_refused(trained, capsys):
+    code, _, err = run_cli(["export-tflite", trained[0], "--weights", str(trained[1]),
+                            *SPACE[:-2]], capsys)
+    assert code == 2 and "pass the matching --space/--width/--input-size" in err

@@ -1,0 +1,220 @@
+"""Host benchmarking, latency tables and the adb / benchmark_model tooling."""
+
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import keras
+import pytest
+
+from cli.main import main
+from scarlet_tf import Architecture, ScarletError, costs, get_space
+from scarlet_tf import android, latency
+from scarlet_tf.export import to_tflite
+
+DATA = Path(__file__).parent / "data"
+SMALL = dict(width=0.25, input_size=16)
+
+
+def run_cli(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def tiny_tflite(tmp_path_factory):
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(16, 3, strides=2, activation="hard_swish")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(x)))
+    path = tmp_path_factory.mktemp("tiny") / "tiny.tflite"
+    path.write_bytes(to_tflite(model))
+    return path
+
+
+def test_host_benchmark_statistics(tiny_tflite):
+    timing = latency.benchmark(tiny_tflite, threads=2, runs=40, warmup=3)
+    assert timing.runs == 40 and timing.threads == 2 and timing.target == "host"
+    assert 0 < timing.min_ms <= timing.median_ms <= timing.p90_ms
+    assert timing.min_ms <= timing.mean_ms and timing.std_ms >= 0
+    assert latency.benchmark(tiny_tflite.read_bytes(), runs=5).runs == 5
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(runs=0), "runs >= 1"), (dict(threads=0), "threads >= 1"), (dict(warmup=-1), "warmup >= 0")])
+def test_benchmark_bad_counts(tiny_tflite, kwargs, message):
+    with pytest.raises(ScarletError, match=message):
+        latency.benchmark(tiny_tflite, **kwargs)
+
+
+def test_benchmark_missing_or_broken_file(tmp_path, capsys):
+    code, _, err = run_cli(["benchmark", str(tmp_path / "none.tflite")], capsys)
+    assert code == 2 and "model file not found" in err
+    (tmp_path / "junk.tflite").write_bytes(b"not a flatbuffer")
+    with pytest.raises(ScarletError, match="LiteRT cannot load"):
+        latency.benchmark(tmp_path / "junk.tflite")
+
+
+def synthetic_table(space, correction=None):
+    """Layer i's block costs i + 1 ms for every token, stem 10 ms, head 5 ms."""
+    blocks = {(layer.index, c.token): layer.index + 1.0 for layer in space.layers
+              for c in layer.choices if not c.is_skip}
+    return latency.LatencyTable(space.describe(), {"target": "host"}, 10.0, 5.0, blocks,
+                                correction)
+
+
+def test_table_predicts_sum_with_correction_and_round_trips(tmp_path):
+    space = get_space("scarlet")
+    table = synthetic_table(space, correction=(2.0, -1.0))
+    arch = Architecture.parse("scarlet-c")  # skips layers 4, 5 and 16
+    raw = 15.0 + sum(range(1, 20)) - (4 + 5 + 16)
+    assert table.sum_ms(arch) == raw and table.predict(arch, space) == 2 * raw - 1
+    table.save(tmp_path / "lut.json")
+    loaded = latency.LatencyTable.load(tmp_path / "lut.json")
+    assert loaded == table
+    assert costs(arch, space, latency_table=tmp_path / "lut.json").latency_ms == 2 * raw - 1
+    assert costs(arch, space).latency_ms is None
+
+
+def test_table_errors(tmp_path):
+    space = get_space("scarlet")
+    table = synthetic_table(space)
+    del table.blocks[(6, "e6k7se")]
+    with pytest.raises(ScarletError, match="no entry for layer 7 e6k7se"):
+        table.predict("scarlet-c")
+    with pytest.raises(ScarletError, match="latency table is for"):
+        costs("scarlet-a", "scarlet", latency_table=table, width=0.5)
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ScarletError, match="cannot read latency table"):
+        latency.LatencyTable.load(tmp_path / "bad.json")
+
+
+def test_fit_correction_only_when_it_helps():
+    records = [{"sum_ms": s, "measured_ms": 0.8 * s + 1} for s in (5.0, 7.0, 9.0, 12.0)]
+    slope, intercept = latency.fit_correction(records)
+    assert slope == pytest.approx(0.8) and intercept == pytest.approx(1.0)
+    exact = [{"sum_ms": s, "measured_ms": s} for s in (5.0, 7.0, 9.0)]
+    assert latency.fit_correction(exact) is None and latency.fit_correction(records[:2]) is None
+
+
+def test_part_models_follow_the_layer_specs():
+    space = get_space("scarlet-cifar", **SMALL)
+    parts = dict(latency.part_models(space, tokens=("e6k5se",)))
+    assert set(parts) == {"stem", "head"} | {(i, "e6k5se") for i in range(19)}
+    assert parts["stem"].input_shape == (1, 16, 16, 3)
+    assert parts["head"].output_shape == (1, space.num_classes)
+    for layer in space.layers:
+        block = parts[(layer.index, "e6k5se")]
+        assert block.input_shape == (1, layer.resolution, layer.resolution, layer.in_channels)
+        assert block.output_shape == (1, layer.out_resolution, layer.out_resolution,
+                                      layer.out_channels)
+
+
+def test_build_and_validate_a_small_table(tmp_path):
+    """Every e3k3 block of a small space, timed for real; predictions in the right range."""
+    table = latency.build_table("scarlet-cifar", tokens=("e3k3",), calibrate=0,
+                                runner=latency.HostRunner(runs=20, warmup=3), **SMALL)
+    assert len(table.blocks) == 19 and table.correction is None
+    assert table.settings["statistic"] == "min" and table.settings["runs"] == 20
+    assert all(ms > 0 for ms in table.blocks.values()) and table.stem_ms > 0
+    record, = latency.validate(table, 1, tokens=("e3k3",), runner=latency.HostRunner(runs=20))
+    assert record["error"] == pytest.approx(record["predicted_ms"] / record["measured_ms"] - 1)
+    assert 0.5 < record["predicted_ms"] / record["measured_ms"] < 2.0
+
+
+@pytest.mark.slow
+def test_latency_table_cli_build_and_validate(tmp_path, capsys):
+    lut = tmp_path / "lut.json"
+    args = ["latency-table", "--space", "scarlet-cifar", "--width", "0.25", "--input-size", "16",
+            "--runs", "20"]
+    code, stdout, err = run_cli([*args, "--calibrate", "3", "--out", str(lut)], capsys)
+    assert code == 0, err
+    assert len(latency.LatencyTable.load(lut).blocks) == 19 * 12
+    code, stdout, err = run_cli([*args, "--validate", "3", "--table", str(lut)], capsys)
+    assert code == 0 and "within ±10%" in stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--validate", "3"], "--validate N needs N >= 1 and --table FILE"),
+    ([], "give --out FILE"),
+    (["--adb", "--out", "x.json"], "--adb needs --benchmark-binary"),
+    (["--cpu-mask", "f0", "--out", "x.json"], "need --adb"),
+])
+def test_latency_table_bad_input(args, message, capsys):
+    code, _, err = run_cli(["latency-table", *args], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+
+
+def test_validate_needs_the_tables_thread_count(tmp_path, capsys):
+    table = synthetic_table(get_space("scarlet"))
+    table.settings["threads"] = 2
+    table.save(tmp_path / "lut.json")
+    code, _, err = run_cli(["latency-table", "--validate", "2", "--table", str(tmp_path / "lut.json")],
+                           capsys)
+    assert code == 2 and "measured with 2 thread(s)" in err
+
+
+# ---------------------------------------------------------------- Android / benchmark_model
+
+def test_parse_benchmark_model_output_with_percentiles():
+    timing = android.parse_benchmark_output((DATA / "benchmark_model_android.txt").read_text(), 4,
+                                            "android:abc")
+    assert timing.to_dict() == pytest.approx(dict(
+        mean_ms=13.0553, median_ms=13.013, p90_ms=None, std_ms=0.229, min_ms=12.744, runs=78,
+        threads=4, target="android:abc"))
+
+
+def test_parse_legacy_benchmark_model_output():
+    timing = android.parse_benchmark_output((DATA / "benchmark_model_legacy.txt").read_text(), 1)
+    assert timing.mean_ms == pytest.approx(1006.14) and timing.median_ms is None
+    assert timing.runs == 50 and timing.min_ms == pytest.approx(998.213)
+    with pytest.raises(ScarletError, match="benchmark_model printed no timings"):
+        android.parse_benchmark_output("ERROR: Could not open 'x.tflite'.\n", 1)
+
+
+def test_adb_command_line(tmp_path):
+    binary = tmp_path / "benchmark_model"
+    binary.write_bytes(b"")
+    runner = android.AdbRunner(str(binary), "R5CT", threads=4, runs=80, warmup=5, delegate="gpu",
+                               cpu_mask="f0", op_profiling=True)
+    assert runner.command("/data/local/tmp/m.tflite") == [
+        "taskset", "f0", "/data/local/tmp/benchmark_model", "--graph=/data/local/tmp/m.tflite",
+        "--num_threads=4", "--warmup_runs=5", "--num_runs=80", "--use_gpu=true",
+        "--enable_op_profiling=true"]
+    assert android.AdbRunner(str(binary)).command("m")[-1] == "--use_xnnpack=true"
+    with pytest.raises(ScarletError, match="unknown delegate 'tpu'"):
+        android.AdbRunner(str(binary), delegate="tpu")
+    with pytest.raises(ScarletError, match="benchmark_model binary not found"):
+        android.AdbRunner(str(tmp_path / "missing"))
+
+
+def test_no_adb_on_path_is_one_line_error(tiny_tflite, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    code, _, err = run_cli(["benchmark", str(tiny_tflite), "--adb", "--benchmark-binary",
+                            str(tiny_tflite)], capsys)
+    assert code == 2 and err.startswith("error: adb not found on PATH") and err.count("\n") == 1
+
+
+@pytest.fixture
+def private_adb_server(monkeypatch):
+    """A real adb client talking to its own server port, killed afterwards."""
+    if shutil.which("adb") is None:
+        pytest.skip("adb not installed (apt-get install adb)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", port)
+    yield port
+    subprocess.run(["adb", "-P", port, "kill-server"], capture_output=True, timeout=30)
+
+
+def test_no_device_is_one_line_error_with_real_adb(private_adb_server, tiny_tflite, capsys):
+    assert android.attached_devices() == []
+    code, _, err = run_cli(["benchmark", str(tiny_tflite), "--adb", "--benchmark-binary",
+                            str(tiny_tflite)], capsys)
+    assert code == 2 and err == "error: no Android device attached (`adb devices` lists none ready)\n"
+    code, _, err = run_cli(["benchmark", str(tiny_tflite), "--adb", "emulator-5554",
+                            "--benchmark-binary", str(tiny_tflite), "--runs", "5"], capsys)
+    assert code == 2 and "no Android device attached" in err
