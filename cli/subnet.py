@@ -1,0 +1,146 @@
+"""``scarlet-tf train-subnet``, ``rank`` and ``analyze``: stand-alone training, the
+supernet's ranking quality, and the feature consistency of one layer's choices."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from scarlet_tf.optimizers import OPTIMIZERS
+from scarlet_tf.space import SPACE_NAMES
+
+DATASET_HELP = "digits, a folder/.tar.gz with train/ and test/, or tfds:NAME."
+
+
+@click.command("train-subnet")
+@click.argument("arch")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Run directory (created; an unfinished run there is resumed).")
+@click.option("--space", type=click.Choice(SPACE_NAMES), default="scarlet-cifar",
+              show_default=True)
+@click.option("--width", type=float, default=1.0, show_default=True, help="Channel multiplier.")
+@click.option("--input-size", type=int, default=None, help="Image side in pixels.")
+@click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
+@click.option("--epochs", type=int, default=10, show_default=True)
+@click.option("--steps-per-epoch", type=int, default=None,
+              help="Cap on steps per epoch [default: one pass over the train split].")
+@click.option("--batch-size", type=int, default=64, show_default=True,
+              help="Global batch size, split across replicas.")
+@click.option("--lr", type=float, default=0.05, show_default=True, help="Peak learning rate.")
+@click.option("--warmup-epochs", type=float, default=1.0, show_default=True)
+@click.option("--decay", type=click.Choice(["cosine", "exponential"]), default="cosine",
+              show_default=True, help="After warm-up: cosine to 0, or x0.97 every 2.4 epochs.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd", show_default=True,
+              help="sgd: Nesterov momentum 0.9; rmsprop: rho 0.9, momentum 0.9.")
+@click.option("--weight-decay", type=float, default=4e-5, show_default=True,
+              help="L2 on kernels.")
+@click.option("--label-smoothing", type=float, default=0.1, show_default=True)
+@click.option("--dropout", type=float, default=0.2, show_default=True)
+@click.option("--ema/--no-ema", default=True, show_default=True,
+              help="Keep an exponential moving average of the weights; save and score it.")
+@click.option("--ema-momentum", type=float, default=0.99, show_default=True)
+@click.option("--replicas", type=int, default=1, show_default=True,
+              help="CPU only: split the CPU into N devices for MirroredStrategy.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--init-from-supernet", type=click.Path(file_okay=False, exists=True),
+              default=None, help="Fine-tune from this supernet's weights (its space is used).")
+@click.option("--overwrite", is_flag=True, help="Delete an existing run in --out first.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_subnet(quiet, **settings):
+    """Train architecture ARCH (name, string or JSON file) stand-alone."""
+    from scarlet_tf.subnet_training import SubnetConfig, train_subnet as train
+
+    result = train(SubnetConfig(**settings), verbose=not quiet)
+    click.echo(f"done: search accuracy {result['search_accuracy']:.4f}, test accuracy "
+               f"{result['test_accuracy']:.4f}; outputs in {settings['out']}")
+
+
+def supernet_option(command):
+    return click.option("--supernet", "supernet_dir", required=True,
+                        type=click.Path(file_okay=False, exists=True),
+                        help="A train-supernet output directory.")(command)
+
+
+def dataset_option(command):
+    return click.option("--dataset", default=None,
+                        help=f"{DATASET_HELP} [default: the supernet's]")(command)
+
+
+def load_supernet(directory, dataset):
+    """(supernet, dataset spec), the dataset defaulting to the one it was trained on."""
+    from scarlet_tf.checkpoints import read_json
+    from scarlet_tf.supernet import Supernet
+
+    trained_on = read_json(Path(directory) / "config.json", {}).get("dataset", {})
+    return Supernet.load(directory), dataset or trained_on.get("name", "digits")
+
+
+@click.command()
+@supernet_option
+@click.option("--truth", required=True, multiple=True, type=click.Path(exists=True),
+              help="CSV 'arch,accuracy' or a train-subnet directory; repeatable.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Report directory [default: SUPERNET/rank].")
+@dataset_option
+@click.option("--recal-batches", type=int, default=20, show_default=True,
+              help="Training batches for BatchNorm recalibration per architecture.")
+@click.option("--max-images", type=int, default=None, help="Score on at most this many images.")
+@click.option("--top-k", type=int, default=None, help="[default: max(1, n // 4)]")
+def rank(supernet_dir, truth, out, dataset, recal_batches, max_images, top_k):
+    """Rank correlation of supernet scores with stand-alone accuracies."""
+    from scarlet_tf.checkpoints import write_json
+    from scarlet_tf.evaluation import Evaluator
+    from scarlet_tf.ranking import rank_report, read_truth, scatter_plot, write_truth
+
+    pairs = read_truth(truth)
+    supernet, dataset = load_supernet(supernet_dir, dataset)
+    evaluator = Evaluator(supernet, dataset, recal_batches=recal_batches, max_images=max_images)
+    report = rank_report(evaluator, pairs, top_k)
+    out = Path(out or Path(supernet_dir) / "rank")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "rank.json", {"supernet": str(supernet_dir), "dataset": dataset,
+                                   "stabilizer": supernet.settings["stabilizer"], **report})
+    write_truth(pairs, out / "truth.csv")
+    scatter_plot(report, out / "rank.png", supernet.settings["stabilizer"])
+    s = report["statistics"]
+    click.echo(f"n={s['n']} kendall_tau={s['kendall_tau']} spearman_rho={s['spearman_rho']} "
+               f"pearson_r={s['pearson_r']} top{s['top_k']}_overlap={s['top_k_overlap']}; "
+               f"report in {out}")
+
+
+@click.command()
+@supernet_option
+@click.option("--layer", type=int, required=True, help="1-based searchable layer that can skip.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Report directory [default: SUPERNET/analysis].")
+@dataset_option
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--prefix-seed", type=int, default=None,
+              help="Path of the earlier layers: sampled with this seed [default: first choices].")
+@click.option("--recal-batches", type=int, default=20, show_default=True,
+              help="Recalibrate BatchNorm per path first (0: use stored statistics).")
+def analyze(supernet_dir, layer, out, dataset, batch_size, prefix_seed, recal_batches):
+    """Cosine similarity of the features of every choice of one layer."""
+    from scarlet_tf import data
+    from scarlet_tf.analysis import feature_consistency, heatmap, skippable_layer
+    from scarlet_tf.checkpoints import write_json
+    from scarlet_tf.evaluation import Evaluator
+
+    supernet, dataset = load_supernet(supernet_dir, dataset)
+    skippable_layer(supernet.space, layer)
+    images, _ = next(iter(data.load(dataset, "search", batch_size=batch_size,
+                                    image_size=supernet.space.input_size)[0]))
+    evaluator = Evaluator(supernet, dataset, recal_batches=recal_batches,
+                          batch_size=batch_size, max_images=1) if recal_batches else None
+    report = feature_consistency(supernet, images, layer, prefix_seed, evaluator)
+    out = Path(out or Path(supernet_dir) / "analysis")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / f"layer{layer:02d}.json", {"supernet": str(supernet_dir), **report})
+    heatmap(report, out / f"layer{layer:02d}.png")
+    click.echo(json.dumps({k: report[k] for k in ("layer", "stabilizer", "skip_vs_others",
+                                                  "among_others")}))
+
+
+COMMANDS = [train_subnet, rank, analyze]

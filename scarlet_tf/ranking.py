@@ -1,0 +1,130 @@
+"""How well a supernet ranks architectures: rank statistics against stand-alone accuracy.
+
+The "truth" is the accuracy of each architecture trained stand-alone: a CSV with
+columns ``arch,accuracy`` (the arch string quoted, it holds commas) or the directories
+of ``train-subnet`` runs (their ``result.json``, ``test_accuracy``). :func:`rank_report`
+scores every architecture on the supernet (:class:`scarlet_tf.evaluation.Evaluator`)
+and compares the two orderings (:func:`rank_statistics`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from scarlet_tf.errors import ScarletError
+from scarlet_tf.space import resolve_arch
+
+
+def top_k_overlap(predicted, truth, k: int) -> float:
+    """Fraction of the ``k`` best by ``truth`` that are also among the ``k`` best by
+    ``predicted`` (both 1-D, higher is better; ties broken by position)."""
+    best = lambda scores: set(np.argsort(-np.asarray(scores), kind="stable")[:k])  # noqa
+    return len(best(predicted) & best(truth)) / k
+
+
+def rank_statistics(predicted, truth, top_k: int | None = None) -> dict:
+    """Kendall tau (tau-b), Spearman rho, Pearson r and top-k overlap of two score lists.
+
+    ``predicted``, ``truth``: 1-D sequences of n >= 2 accuracies of the same
+    architectures (supernet, stand-alone). ``top_k`` defaults to ``max(1, n // 4)``.
+    """
+    predicted, truth = np.asarray(predicted, float), np.asarray(truth, float)
+    n = len(truth)
+    if n < 2 or predicted.shape != truth.shape:
+        raise ScarletError(f"need two equally long lists of at least 2 scores, got "
+                           f"{predicted.shape} and {truth.shape}")
+    k = top_k or max(1, n // 4)
+    if not 1 <= k <= n:
+        raise ScarletError(f"--top-k must be in 1..{n}, got {k}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        correlations = {name: _finite(f(predicted, truth).statistic) for name, f in (
+            ("kendall_tau", stats.kendalltau), ("spearman_rho", stats.spearmanr),
+            ("pearson_r", stats.pearsonr))}
+    return {"n": n, **correlations, "top_k": k,
+            "top_k_overlap": top_k_overlap(predicted, truth, k)}
+
+
+def _finite(value) -> float | None:
+    """A float, or None where the statistic is undefined (a constant input)."""
+    value = float(value)
+    return value if np.isfinite(value) else None
+
+
+def read_truth(sources) -> list[tuple[str, float]]:
+    """(canonical arch, accuracy in [0, 1]) pairs from CSV files and train-subnet dirs."""
+    pairs = []
+    for source in [sources] if isinstance(sources, (str, os.PathLike)) else sources:
+        path = Path(source)
+        if path.is_dir():
+            if not (path / "result.json").is_file():
+                raise ScarletError(f"{path} has no result.json (not a finished train-subnet run)")
+            result = json.loads((path / "result.json").read_text())
+            pairs.append((result["arch"], float(result["test_accuracy"])))
+        elif path.is_file():
+            pairs += _read_csv(path)
+        else:
+            raise ScarletError(f"--truth {path}: no such CSV file or train-subnet directory")
+    if len({arch for arch, _ in pairs}) != len(pairs):
+        raise ScarletError("--truth lists an architecture more than once")
+    return pairs
+
+
+def _read_csv(path: Path) -> list[tuple[str, float]]:
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or not {"arch", "accuracy"} <= set(rows[0]):
+        raise ScarletError(f"{path}: expected a CSV with header 'arch,accuracy' and rows")
+    try:
+        return [(str(resolve_arch(r["arch"])), float(r["accuracy"])) for r in rows]
+    except ValueError as err:
+        raise ScarletError(f"{path}: {err}") from None
+
+
+def write_truth(pairs, path) -> None:
+    """Write (arch, accuracy) pairs as the ``arch,accuracy`` CSV :func:`read_truth` reads."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["arch", "accuracy"])
+        writer.writerows(pairs)
+
+
+def rank_report(evaluator, truth, top_k: int | None = None) -> dict:
+    """Score each architecture of ``truth`` (pairs) with ``evaluator``; returns
+    ``{"statistics": rank_statistics(...), "entries": [{arch, standalone, supernet,
+    supernet_loss}]}`` (accuracies in [0, 1])."""
+    entries = []
+    for arch, accuracy in truth:
+        score = evaluator.score(arch)
+        entries.append({"arch": arch, "standalone": accuracy, "supernet": score["accuracy"],
+                        "supernet_loss": score["loss"]})
+    statistics = rank_statistics([e["supernet"] for e in entries],
+                                 [e["standalone"] for e in entries], top_k)
+    return {"statistics": statistics, "entries": entries}
+
+
+def scatter_plot(report: dict, path, title: str = "") -> None:
+    """PNG: supernet accuracy (y) against stand-alone accuracy (x), tau in the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    x = [100 * e["standalone"] for e in report["entries"]]
+    y = [100 * e["supernet"] for e in report["entries"]]
+    tau = report["statistics"]["kendall_tau"]
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.scatter(x, y, s=24)
+    ax.set_xlabel("stand-alone top-1 (%)")
+    ax.set_ylabel("supernet top-1 (%)")
+    ax.set_title(f"{title} Kendall tau = {'n/a' if tau is None else f'{tau:.3f}'}".strip())
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,69 @@
+"""Rank statistics against hand-computed values, truth files, and the rank command."""
+
+import json
+
+import pytest
+
+from scarlet_tf import ScarletError, get_space
+from scarlet_tf.ranking import rank_statistics, read_truth, top_k_overlap, write_truth
+
+
+def test_statistics_of_one_swapped_pair():
+    # truth orders (0, 1, 3, 2): 5 of 6 pairs concordant -> tau = (5 - 1) / 6;
+    # rank differences (0, 0, 1, 1) -> rho = 1 - 6 * 2 / (4 * 15) = 0.8 (= Pearson here).
+    s = rank_statistics([1, 2, 3, 4], [10, 20, 40, 30])
+    assert s["kendall_tau"] == pytest.approx(2 / 3)
+    assert s["spearman_rho"] == pytest.approx(0.8)
+    assert s["pearson_r"] == pytest.approx(0.8)
+    assert s["top_k"] == 1 and s["top_k_overlap"] == 0.0  # best by truth is index 2
+    assert rank_statistics([1, 2, 3, 4], [10, 20, 40, 30], top_k=2)["top_k_overlap"] == 1.0
+
+
+def test_statistics_of_known_permutations():
+    # (3, 1, 2, 5, 4) against (1..5): 3 inversions of 10 pairs -> tau = (7 - 3) / 10.
+    assert rank_statistics([3, 1, 2, 5, 4], [1, 2, 3, 4, 5])["kendall_tau"] == pytest.approx(0.4)
+    reversed_ = rank_statistics([1, 2, 3], [3, 2, 1])
+    assert reversed_["kendall_tau"] == reversed_["spearman_rho"] == pytest.approx(-1)
+    assert rank_statistics([5, 5, 5], [1, 2, 3])["kendall_tau"] is None  # undefined
+    assert top_k_overlap([0.9, 0.8, 0.1, 0.2], [0.7, 0.1, 0.9, 0.3], 2) == 0.5
+    with pytest.raises(ScarletError, match="at least 2"):
+        rank_statistics([1], [1])
+
+
+def test_truth_from_csv_and_run_dirs(tmp_path):
+    space = get_space("scarlet-cifar")
+    archs = [str(space.sample(seed)) for seed in range(3)]
+    write_truth([(archs[0], 0.5), (archs[1], 0.25)], tmp_path / "truth.csv")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "result.json").write_text(json.dumps({"arch": archs[2], "test_accuracy": 0.75}))
+    assert read_truth([tmp_path / "truth.csv", run]) == [
+        (archs[0], 0.5), (archs[1], 0.25), (archs[2], 0.75)]
+    with pytest.raises(ScarletError, match="more than once"):
+        read_truth([tmp_path / "truth.csv", tmp_path / "truth.csv"])
+    with pytest.raises(ScarletError, match="no result.json"):
+        read_truth([tmp_path])
+    (tmp_path / "bad.csv").write_text("name,acc\nx,1\n")
+    with pytest.raises(ScarletError, match="header 'arch,accuracy'"):
+        read_truth(tmp_path / "bad.csv")
+
+
+def test_rank_command_writes_report_and_plot(tiny_supernet_dir, tmp_path):
+    from click.testing import CliRunner
+
+    from cli.main import cli
+    from scarlet_tf.supernet import Supernet
+
+    space = Supernet.load(tiny_supernet_dir).space
+    truth = [(str(space.sample(seed)), 0.1 * seed) for seed in range(4)]
+    write_truth(truth, tmp_path / "truth.csv")
+    result = CliRunner().invoke(cli, [
+        "rank", "--supernet", str(tiny_supernet_dir), "--truth", str(tmp_path / "truth.csv"),
+        "--out", str(tmp_path / "report"), "--recal-batches", "2", "--max-images", "64"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "report" / "rank.json").read_text())
+    assert [e["arch"] for e in report["entries"]] == [a for a, _ in truth]
+    assert all(0 <= e["supernet"] <= 1 for e in report["entries"])
+    assert report["statistics"]["n"] == 4 and report["statistics"]["top_k"] == 1
+    assert (tmp_path / "report" / "rank.png").stat().st_size > 1000
+    assert read_truth(tmp_path / "report" / "truth.csv") == truth
