@@ -14,6 +14,14 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "build_model": "scarlet_tf.models",
+    "Supernet": "scarlet_tf.supernet",
+    "SupernetConfig": "scarlet_tf.training",
+    "train_supernet": "scarlet_tf.training",
+    "Evaluator": "scarlet_tf.evaluation",
+    "extract_subnet": "scarlet_tf.folding",
+    "SubnetConfig": "scarlet_tf.subnet_training",
+    "train_subnet": "scarlet_tf.subnet_training",
+    "rank_statistics": "scarlet_tf.ranking",
 }
 
 __all__ = ["Architecture", "Choice", "NAMED", "ScarletError", "SearchSpace", "costs",
