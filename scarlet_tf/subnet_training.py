@@ -34,8 +34,8 @@ from scarlet_tf.cost_model import costs
 from scarlet_tf.distribute import is_chief, make_strategy
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.models import build_model
-from scarlet_tf.optimizers import OPTIMIZERS
 from scarlet_tf.space import get_space, resolve_arch
+from scarlet_tf.training import common_checks, raise_failed
 
 DECAYS = ("cosine", "exponential")
 EXPONENTIAL_RATE, EXPONENTIAL_EPOCHS = 0.97, 2.4  # MnasNet: x0.97 every 2.4 epochs
@@ -82,24 +82,11 @@ class SubnetConfig:
         return settings
 
     def validate(self) -> None:
-        checks = [
-            (self.optimizer in OPTIMIZERS, f"--optimizer: allowed {', '.join(OPTIMIZERS)}"),
+        raise_failed(common_checks(self) + [
             (self.decay in DECAYS, f"--decay: allowed {', '.join(DECAYS)}"),
-            (self.epochs >= 1, "--epochs must be >= 1"),
-            (self.steps_per_epoch is None or self.steps_per_epoch >= 1,
-             "--steps-per-epoch must be >= 1"),
-            (self.batch_size >= 1 and self.batch_size % self.replicas == 0,
-             f"--batch-size must be a positive multiple of --replicas ({self.replicas})"),
-            (self.lr > 0, "--lr must be positive"),
-            (self.warmup_epochs >= 0, "--warmup-epochs must be >= 0"),
-            (0 <= self.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
             (0 <= self.dropout < 1, "--dropout must be in [0, 1)"),
-            (self.weight_decay >= 0, "--weight-decay must be >= 0"),
             (0 < self.ema_momentum < 1, "--ema-momentum must be in (0, 1)"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ScarletError(message)
+        ])
 
 
 @keras.saving.register_keras_serializable("scarlet_tf")

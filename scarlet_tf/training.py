@@ -64,23 +64,34 @@ class SupernetConfig:
         return settings
 
     def validate(self) -> None:
-        checks = [
-            (self.optimizer in OPTIMIZERS, f"--optimizer: allowed {', '.join(OPTIMIZERS)}"),
+        raise_failed(common_checks(self) + [
             (self.sampler in SAMPLERS, f"--sampler: allowed {', '.join(SAMPLERS)}"),
             (self.stabilizer in STABILIZERS, f"--stabilizer: allowed {', '.join(STABILIZERS)}"),
-            (self.epochs >= 1, "--epochs must be >= 1"),
-            (self.steps_per_epoch is None or self.steps_per_epoch >= 1,
-             "--steps-per-epoch must be >= 1"),
-            (self.batch_size >= 1 and self.batch_size % self.replicas == 0,
-             f"--batch-size must be a positive multiple of --replicas ({self.replicas})"),
-            (self.lr > 0, "--lr must be positive"),
-            (0 <= self.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
-            (self.weight_decay >= 0, "--weight-decay must be >= 0"),
             (self.save_every >= 1, "--save-every must be >= 1"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ScarletError(message)
+        ])
+
+
+def common_checks(config) -> list[tuple[bool, str]]:
+    """(ok, message) checks of the settings supernet and subnet training share."""
+    return [
+        (config.optimizer in OPTIMIZERS, f"--optimizer: allowed {', '.join(OPTIMIZERS)}"),
+        (config.epochs >= 1, "--epochs must be >= 1"),
+        (config.steps_per_epoch is None or config.steps_per_epoch >= 1,
+         "--steps-per-epoch must be >= 1"),
+        (config.batch_size >= 1 and config.batch_size % config.replicas == 0,
+         f"--batch-size must be a positive multiple of --replicas ({config.replicas})"),
+        (config.lr > 0, "--lr must be positive"),
+        (config.warmup_epochs >= 0, "--warmup-epochs must be >= 0"),
+        (0 <= config.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
+        (config.weight_decay >= 0, "--weight-decay must be >= 0"),
+    ]
+
+
+def raise_failed(checks) -> None:
+    """Raise a ScarletError with the message of the first failed (ok, message) check."""
+    for ok, message in checks:
+        if not ok:
+            raise ScarletError(message)
 
 
 def learning_rate(step: int, total: int, warmup: int, peak: float) -> float:
