@@ -180,3 +180,31 @@ def test_bad_settings_are_refused():
     result = subprocess.run(cli("--out", "x", "--epochs", "0"), cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 2 and result.stderr.strip() == "error: --epochs must be >= 1"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_workers_on_localhost(tmp_path):
+    """MultiWorkerMirroredStrategy from TF_CONFIG: two processes, one run directory."""
+    ports = [free_port(), free_port()]
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    workers = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        workers.append(subprocess.Popen(
+            cli("--out", str(tmp_path / "run"), *SMALL, "--epochs", "1",
+                "--steps-per-epoch", "3", "--quiet"),
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = [w.communicate(timeout=900)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    assert state["step"] == 3 and "done: epoch 1" in outputs[0]
+    assert not list((tmp_path / "run").glob(".worker-tmp-*"))
