@@ -19,9 +19,9 @@ def cli():
 
 
 def _register():
-    from cli import evaluate, export, info, search, train
+    from cli import evaluate, export, info, quickstart, search, subnet, train
 
-    for module in (info, train, evaluate, export, search):
+    for module in (quickstart, info, train, evaluate, search, subnet, export):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,115 @@
+"""``scarlet-tf search``: multi-objective evolutionary search of a trained supernet."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+
+from scarlet_tf.errors import ScarletError
+
+_SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmg]?)\s*$", re.IGNORECASE)
+_SCALE = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}
+
+
+def parse_size(text: str) -> int:
+    """A count with an optional K/M/G suffix: ``365M``, ``0.365G``, ``365000000``."""
+    match = _SIZE.match(str(text))
+    if not match:
+        raise ScarletError(f"cannot read size {text!r}; give e.g. 365M, 0.365G or 365000000")
+    return round(float(match.group(1)) * _SCALE[match.group(2).lower()])
+
+
+class Size(click.ParamType):
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        try:
+            return value if isinstance(value, int) else parse_size(value)
+        except ScarletError as err:
+            self.fail(str(err), param, ctx)
+
+
+def _training_dataset(supernet_dir) -> str:
+    """The dataset the supernet in ``supernet_dir`` was trained on (digits if unknown)."""
+    config = json.loads((Path(supernet_dir) / "config.json").read_text())
+    return config.get("config", {}).get("dataset", "digits")
+
+
+def build_problem(supernet, objectives, weights, max_madds, max_params, max_latency_ms,
+                  latency_table):
+    """The SearchProblem of a supernet run directory; fails fast on impossible requests."""
+    from scarlet_tf.search import SearchProblem
+    from scarlet_tf.space import get_space
+    from scarlet_tf.supernet import read_settings
+
+    space = get_space(**read_settings(supernet)["space"])
+    table = None
+    if latency_table is not None:
+        from scarlet_tf.latency import LatencyTable
+
+        table = LatencyTable.load(latency_table)
+        table.predict(space.decode([0] * len(space.layers)), space)  # same space?
+    if weights is not None:
+        try:
+            weights = [float(w) for w in weights.split(",")]
+        except ValueError:
+            raise ScarletError(f"--weights: expected numbers like 0.6,0.4, got "
+                               f"{weights!r}") from None
+    return SearchProblem(space, objectives, max_madds=max_madds, max_params=max_params,
+                         max_latency_ms=max_latency_ms, latency_table=table, weights=weights)
+
+
+@click.command("search")
+@click.option("--supernet", required=True, type=click.Path(file_okay=False, exists=True),
+              help="A train-supernet output directory (its space is searched).")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Search directory (an unfinished search there is resumed).")
+@click.option("--max-madds", type=Size(), default=None, help="Mult-add limit, e.g. 365M.")
+@click.option("--max-params", type=Size(), default=None, help="Parameter limit, e.g. 7M.")
+@click.option("--max-latency-ms", type=float, default=None,
+              help="Latency limit in ms (needs --latency-table).")
+@click.option("--latency-table", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Latency table JSON (scarlet-tf latency-table) of the supernet's space.")
+@click.option("--objectives", default="accuracy,madds", show_default=True,
+              help="Comma-separated: accuracy, madds, params (params:max to maximize), "
+                   "latency_ms.")
+@click.option("--weights", default=None,
+              help="Preferences among the objectives, e.g. 0.6,0.4 (weighted crowding).")
+@click.option("--population", type=click.IntRange(min=2), default=50, show_default=True)
+@click.option("--generations", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Generations, the random first one included.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dataset", default=None,
+              help="Dataset to score on (its search split) [default: the supernet's].")
+@click.option("--recal-batches", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Training batches for each candidate's BatchNorm recalibration.")
+@click.option("--max-images", type=click.IntRange(min=1), default=None,
+              help="Score each candidate on at most this many search-split images.")
+@click.option("--overwrite", is_flag=True, help="Delete an existing search in --out first.")
+def search(supernet, out, objectives, weights, max_madds, max_params, max_latency_ms,
+           latency_table, population, generations, seed, dataset, recal_batches, max_images,
+           overwrite):
+    """Search the supernet's space with NSGA-II (a keras-tuner oracle) under constraints."""
+    problem = build_problem(supernet, objectives, weights, max_madds, max_params,
+                            max_latency_ms, latency_table)
+    from scarlet_tf.evaluation import Evaluator
+    from scarlet_tf.search import run_search
+    from scarlet_tf.search.report import best_record
+    from scarlet_tf.supernet import Supernet
+
+    evaluator = Evaluator(Supernet.load(supernet), dataset or _training_dataset(supernet),
+                          recal_batches=recal_batches, max_images=max_images)
+    records = run_search(problem, evaluator.score, out, population=population,
+                         generations=generations, seed=seed, overwrite=overwrite,
+                         log=click.echo)
+    best = best_record(records)
+    if best is not None:
+        click.echo(f"best: {best['arch']} accuracy {best['accuracy']:.4f} mult-adds "
+                   f"{best['madds'] / 1e6:.1f}M params {best['params'] / 1e6:.2f}M; "
+                   f"{len(records)} evaluated; outputs in {out}")
+
+
+COMMANDS = [search]

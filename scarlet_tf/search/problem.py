@@ -1,0 +1,233 @@
+"""The search problem: a space, objectives, constraints and analytic costs (no Keras).
+
+Costs are analytic (mult-adds and params from the cost model, latency from a latency
+table), so feasibility is known before a candidate is evaluated: every candidate the
+search proposes is repaired into the feasible region first (:meth:`SearchProblem.repair`)
+and none that stays infeasible is ever evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from scarlet_tf.cost_model import head_cost, mbconv_cost, stem_cost
+from scarlet_tf.errors import ScarletError
+from scarlet_tf.search import nsga2
+from scarlet_tf.space import Architecture, SearchSpace
+
+# objective name -> allowed directions (the first is the default)
+DIRECTIONS = {"accuracy": ("max",), "madds": ("min",), "params": ("min", "max"),
+              "latency_ms": ("min",)}
+COSTS = ("madds", "params", "latency_ms")
+LABELS = {"madds": "mult-add", "params": "parameter", "latency_ms": "latency"}
+ALLOWED_OBJECTIVES = "accuracy, madds, params (or params:max), latency_ms"
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One objective: a metric name and ``"min"`` or ``"max"``."""
+
+    name: str
+    direction: str
+
+    def __str__(self) -> str:
+        return self.name if self.direction == DIRECTIONS[self.name][0] else \
+            f"{self.name}:{self.direction}"
+
+
+def parse_objectives(spec) -> tuple[Objective, ...]:
+    """``"accuracy,madds,params:max"`` (or a list of such tokens) -> Objectives."""
+    tokens = spec.split(",") if isinstance(spec, str) else list(spec)
+    objectives = []
+    for token in (t.strip() for t in tokens):
+        name, _, direction = token.partition(":")
+        allowed = DIRECTIONS.get(name)
+        if allowed is None or (direction and direction not in allowed):
+            raise ScarletError(f"unknown objective {token!r}; allowed: {ALLOWED_OBJECTIVES}")
+        objectives.append(Objective(name, direction or allowed[0]))
+    if len({o.name for o in objectives}) != len(objectives) or not objectives:
+        raise ScarletError(f"objectives must be distinct and non-empty, got {spec!r}")
+    return tuple(objectives)
+
+
+def _count(value: float) -> str:
+    return f"{value / 1e6:.3f}M"
+
+
+class SearchProblem:
+    """What to search: ``space``, objectives, constraints (``max_madds``/``max_params`` as
+    counts, ``max_latency_ms`` in ms) and an optional ``latency_table`` (any object with
+    ``.predict(arch) -> ms``). ``weights`` ``[M]`` are preferences among the objectives
+    (see :mod:`scarlet_tf.search.nsga2`). Raises ScarletError on impossible requests.
+    """
+
+    def __init__(self, space: SearchSpace, objectives="accuracy,madds", *, max_madds=None,
+                 max_params=None, max_latency_ms=None, latency_table=None, weights=None):
+        self.space = space
+        self.objectives = parse_objectives(objectives)
+        self.limits = {k: float(v) for k, v in zip(COSTS, (max_madds, max_params,
+                                                          max_latency_ms)) if v is not None}
+        self.latency_table = latency_table
+        self.weights = self._check_weights(weights)
+        per_layer = [[mbconv_cost(layer, c) for c in layer.choices] for layer in space.layers]
+        fixed = stem_cost(space) + head_cost(space)
+        # cost name -> per layer int [n_i]: the cost of each choice; plus stem and head
+        self._tables = {k: [np.array([getattr(c, k) for c in row]) for row in per_layer]
+                        for k in COSTS[:2]}
+        self._fixed = {k: getattr(fixed, k) for k in COSTS[:2]}
+        self._check_latency()
+        self.bounds = {name: self._bounds(name) for name in self.cost_names}
+        self._check_limits()
+
+    @property
+    def cost_names(self) -> tuple[str, ...]:
+        return COSTS if self.latency_table is not None else COSTS[:2]
+
+    def _check_weights(self, weights):
+        if weights is None:
+            return None
+        weights = [float(w) for w in weights]
+        if len(weights) != len(self.objectives) or min(weights) < 0 or sum(weights) <= 0:
+            raise ScarletError(f"weights need one non-negative number per objective "
+                               f"({len(self.objectives)}), not all zero; got {weights}")
+        return weights
+
+    def _check_latency(self):
+        wanted = "latency_ms" in self.limits or any(o.name == "latency_ms"
+                                                    for o in self.objectives)
+        if wanted and self.latency_table is None:
+            raise ScarletError("a latency objective or constraint needs a latency table "
+                               "(--latency-table FILE from `scarlet-tf latency-table`)")
+
+    def _check_limits(self):
+        for name, limit in self.limits.items():
+            low = self.bounds[name][0]
+            if limit < low:
+                shown = (lambda v: f"{v:.3f} ms") if name == "latency_ms" else _count
+                raise ScarletError(f"the {LABELS[name]} limit {shown(limit)} is below the "
+                                   f"smallest architecture of this space ({shown(low)}); "
+                                   "raise the limit or search a narrower space")
+
+    def costs(self, path) -> dict:
+        """Analytic costs of a path: ``madds`` and ``params`` (counts), ``latency_ms``."""
+        found = {k: int(self._fixed[k] + sum(t[i][j] for i, j in enumerate(path)))
+                 for k, t in self._tables.items()}
+        if self.latency_table is not None:
+            found["latency_ms"] = float(self.latency_table.predict(self.space.decode(path)))
+        return found
+
+    def _alternatives(self, path, i: int) -> dict:
+        """Costs of ``path`` with layer ``i`` set to each of its choices: arrays ``[n_i]``."""
+        found = self.costs(path)
+        options = {k: found[k] - t[i][path[i]] + t[i] for k, t in self._tables.items()}
+        if self.latency_table is not None:
+            options["latency_ms"] = np.array([self.costs(path[:i] + [j] + path[i + 1:])[
+                "latency_ms"] for j in range(len(self._tables["madds"][i]))])
+        return options
+
+    def _bounds(self, name: str) -> tuple[float, float]:
+        """(smallest, largest) ``name`` over the space; exact for per-layer additive costs.
+
+        One coordinate sweep per bound, each layer set to its extreme choice."""
+        bounds = []
+        for sign in (1, -1):
+            path = [0] * len(self.space.layers)
+            for i in range(len(path)):
+                path[i] = int(np.argmin(sign * self._alternatives(path, i)[name]))
+            bounds.append(self.costs(path)[name])
+        return tuple(bounds)
+
+    def _violation(self, found: dict, limits: dict | None):
+        """``sum(max(0, cost / limit - 1))`` over ``limits``, elementwise over arrays."""
+        limits = self.limits if limits is None else limits
+        return sum((np.maximum(0.0, found[k] / v - 1.0) for k, v in limits.items()), 0.0)
+
+    def violation(self, path, limits: dict | None = None) -> float:
+        """Total relative violation of ``limits`` (default: the problem's),
+        ``sum(max(0, cost / limit - 1))``; 0 when feasible."""
+        return float(self._violation(self.costs(path), limits))
+
+    def repair(self, path, rng: np.random.Generator, limits: dict | None = None):
+        """A path near ``path`` (int [L]) within ``limits`` (default: the problem's), or
+        None when none was reached.
+
+        Random descent: visit layers in random order, move each to a random choice that
+        lowers the violation; repeat passes until feasible or no move helps.
+        """
+        path = [int(i) for i in path]
+        worst = self.violation(path, limits)
+        while worst > 0:
+            before = worst
+            for i in rng.permutation(len(path)):
+                violations = self._violation(self._alternatives(path, i), limits)
+                moves = np.flatnonzero(violations < worst)
+                if len(moves):
+                    path[i] = int(moves[rng.integers(len(moves))])
+                    worst = float(violations[path[i]])
+                if worst == 0:
+                    break
+            if worst == before:
+                return None
+        return path
+
+    def sample(self, rng: np.random.Generator):
+        """A random feasible path (or None): uniform per layer, then repaired under a budget
+        drawn uniformly between the space's smallest cost and each limit, so that samples
+        spread along the constrained costs instead of piling up at the limits."""
+        budget = {k: self.bounds[k][0] + rng.random() * (v - self.bounds[k][0])
+                  for k, v in self.limits.items()}
+        path = [rng.integers(n) for n in self.space.num_choices]
+        return self.repair(path, rng, budget) or self.repair(path, rng)
+
+    def path_of(self, values: dict) -> tuple[int, ...]:
+        """Integer path of hyperparameter values ``{"layer01": "e3k3", ...}``."""
+        arch = Architecture.parse(",".join(values[layer.name] for layer in self.space.layers))
+        return self.space.encode(arch)
+
+    def values_of(self, path) -> dict:
+        """Hyperparameter values (``{"layer01": token}``) of an integer path."""
+        arch = self.space.decode(path)
+        return {layer.name: c.token for layer, c in zip(self.space.layers, arch.choices)}
+
+    def vectors(self, metrics: list[dict]) -> np.ndarray:
+        """float ``[N, M]``: objectives of evaluated candidates, all to minimize."""
+        sign = np.array([-1.0 if o.direction == "max" else 1.0 for o in self.objectives])
+        return np.array([[m[o.name] for o in self.objectives] for m in metrics],
+                        float).reshape(-1, len(sign)) * sign
+
+    def normalized(self, metrics: list[dict]) -> np.ndarray:
+        """float ``[N, M]`` in [0, 1] per objective (0 ideal, 1 worst) for hypervolumes.
+
+        Accuracy spans [1, 0]; a cost spans the space's smallest value to its limit (or
+        the largest value when unconstrained); ``params:max`` the other way round.
+        """
+        ideal, worst = zip(*(self._span(o) for o in self.objectives))
+        return (self.vectors(metrics) - np.array(ideal)) / (np.array(worst) - np.array(ideal))
+
+    def _span(self, objective: Objective) -> tuple[float, float]:
+        """(ideal, worst) of an objective in minimized units."""
+        if objective.name == "accuracy":
+            return -1.0, 0.0
+        low, high = self.bounds[objective.name]
+        high = min(high, self.limits.get(objective.name, high))
+        return (-high, -low) if objective.direction == "max" else (low, high)
+
+    def hypervolume(self, metrics: list[dict]) -> float:
+        """Normalized hypervolume (in [0, 1]) of the feasible ones among ``metrics``."""
+        feasible = [m for m in metrics if self.is_feasible(m)]
+        return nsga2.hypervolume(self.normalized(feasible), np.ones(len(self.objectives)))
+
+    def is_feasible(self, metrics: dict) -> bool:
+        """Whether the costs in ``metrics`` meet every limit."""
+        return all(metrics[k] <= v for k, v in self.limits.items())
+
+    def describe(self) -> dict:
+        """JSON-ready settings (compared when a search resumes)."""
+        described = {"space": self.space.describe(),
+                     "objectives": [str(o) for o in self.objectives],
+                     "limits": self.limits, "weights": self.weights,
+                     "latency_table": self.latency_table is not None}
+        return json.loads(json.dumps(described))

@@ -1,0 +1,80 @@
+"""Search reports: pareto.json, history.csv, pareto.png and best.json.
+
+``records`` are :meth:`EvolutionOracle.records` dicts: ``trial``, ``generation``,
+``arch`` (canonical string), metrics (``accuracy``, ``loss``, ``madds``, ``params``,
+``latency_ms`` with a latency table), ``feasible`` and ``pareto`` (front member).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from scarlet_tf.space import Architecture
+
+FILES = ("pareto.json", "history.csv", "pareto.png", "best.json")
+COLUMNS = ("trial", "generation", "arch", "accuracy", "loss", "madds", "params",
+           "latency_ms", "feasible", "pareto")
+
+
+def write(out, records: list[dict], problem) -> None:
+    """Write every report of a finished (or stopped) search to directory ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    front = sorted((r for r in records if r["pareto"]), key=lambda r: -r.get("accuracy", 0))
+    (out / "pareto.json").write_text(json.dumps(
+        {**problem.describe(), "evaluated": len(records),
+         "hypervolume": problem.hypervolume(records), "front": front}, indent=1) + "\n")
+    write_history(out / "history.csv", records)
+    plot(out / "pareto.png", records, problem)
+    best = best_record(records)
+    if best is not None:
+        Architecture.parse(best["arch"]).save(out / "best.json", **{
+            k: v for k, v in best.items() if k != "arch"})
+
+
+def remove(out) -> None:
+    """Delete the reports of an earlier search in ``out``."""
+    for name in FILES:
+        Path(out, name).unlink(missing_ok=True)
+
+
+def best_record(records: list[dict]) -> dict | None:
+    """The most accurate feasible record (None when there is none)."""
+    return max((r for r in records if r["feasible"]), key=lambda r: r["accuracy"],
+               default=None)
+
+
+def write_history(path, records: list[dict]) -> None:
+    """history.csv: one row per evaluated candidate, in trial order."""
+    columns = [c for c in COLUMNS if any(c in r for r in records)] or list(COLUMNS)
+    with open(path, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(records)
+
+
+def plot(path, records: list[dict], problem) -> None:
+    """Accuracy against mult-adds (M): every candidate, the front, the mult-add limit."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
+    ax.scatter([r["madds"] / 1e6 for r in records], [r["accuracy"] for r in records], s=10,
+               c="0.65", label=f"evaluated ({len(records)})")
+    front = sorted((r for r in records if r["pareto"]), key=lambda r: r["madds"])
+    ax.plot([r["madds"] / 1e6 for r in front], [r["accuracy"] for r in front], "o-",
+            color="tab:red", ms=4, label=f"Pareto front ({len(front)})")
+    if "madds" in problem.limits:
+        ax.axvline(problem.limits["madds"] / 1e6, color="k", ls="--", lw=1,
+                   label=f"limit {problem.limits['madds'] / 1e6:g}M")
+    ax.set(xlabel="mult-adds (M)", ylabel="accuracy (search split)",
+           title=f"{problem.space.name} search: {', '.join(problem.describe()['objectives'])}")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
