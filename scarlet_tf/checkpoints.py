@@ -70,6 +70,15 @@ def prepare_run_dir(out: Path, config: dict, overwrite: bool, extra: dict) -> bo
     return False
 
 
+def weight_map(model) -> dict:
+    """``{variable path: variable}`` of every weight of ``model``, for tf.train checkpoints.
+
+    Keras 3 keeps nested layers in lists that tf.train does not traverse, so checkpoints
+    name each weight by its (unique) Keras path instead of the object graph.
+    """
+    return {v.path.replace("/", "."): v for v in model.weights}
+
+
 class RunCheckpoint:
     """Checkpoints of a supernet run: ``save(step, state)`` and ``restore() -> state``."""
 
@@ -114,5 +123,6 @@ def restore_supernet(directory: Path):
     if state is None:
         raise ScarletError(f"{directory} has no finished checkpoint yet")
     path = directory / "checkpoints" / state["checkpoint"]
-    tf.train.Checkpoint(model=supernet).restore(str(path)).expect_partial()
+    tf.train.Checkpoint(weights=weight_map(supernet)).restore(str(path)).expect_partial() \
+        .assert_existing_objects_matched()
     return supernet

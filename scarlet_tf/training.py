@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from scarlet_tf import data
-from scarlet_tf.checkpoints import RunCheckpoint, prepare_run_dir, write_json
+from scarlet_tf.checkpoints import RunCheckpoint, prepare_run_dir, weight_map, write_json
 from scarlet_tf.distribute import is_chief, make_strategy
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.optimizers import OPTIMIZERS, make_optimizer
@@ -209,7 +209,7 @@ class RunLoop:
         self.step = 0
         self.history: list[dict] = []
         self.counts = [np.zeros(n, np.int64) for n in trainer.space.num_choices]
-        self.checkpoint = RunCheckpoint(out, chief, model=trainer.supernet,
+        self.checkpoint = RunCheckpoint(out, chief, weights=weight_map(trainer.supernet),
                                         slots=trainer.optimizer.slot_variables())
         self.writer = tf.summary.create_file_writer(str(out / "logs")) if chief else None
 
