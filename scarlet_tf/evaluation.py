@@ -103,6 +103,18 @@ class Evaluator:
         return {"accuracy": totals[1] / count, "loss": totals[0] / count}
 
 
+def recalibrate_batch_norms(model, batches) -> None:
+    """Set every BN layer's moving statistics of a plain ``model`` to the exact average
+    of its per-batch statistics over ``batches`` (images [B, S, S, 3] tensors)."""
+    norms = batch_norms(model)
+    momentum = tf.Variable(0.0, trainable=False)
+    with _momentum(norms, momentum):
+        step = tf.function(lambda images: model(images, training=True))
+        for i, images in enumerate(batches):
+            momentum.assign(i / (i + 1))
+            step(images)
+
+
 class _momentum:
     """Temporarily set every BN layer's momentum (read when a function is traced)."""
 

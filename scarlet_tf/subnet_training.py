@@ -35,6 +35,7 @@ from scarlet_tf.distribute import is_chief, make_strategy
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.models import build_model
 from scarlet_tf.space import get_space, resolve_arch
+from scarlet_tf.evaluation import DEFAULT_RECAL_BATCHES, recalibrate_batch_norms
 from scarlet_tf.training import common_checks, raise_failed
 
 DECAYS = ("cosine", "exponential")
@@ -116,10 +117,17 @@ class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
                 "decay": self.decay, "rate": self.rate, "decay_steps": self.decay_steps}
 
 
-def make_keras_optimizer(config: SubnetConfig, schedule) -> keras.optimizers.Optimizer:
+def use_ema(config: SubnetConfig, total_steps: int) -> bool:
+    """EMA of weights when asked for and the run is long enough for the average to
+    forget the initial weights (Keras' EMA has no bias correction): at least
+    ``10 / (1 - ema_momentum)`` steps."""
+    return config.ema and total_steps >= 10 / (1 - config.ema_momentum)
+
+
+def make_keras_optimizer(config: SubnetConfig, schedule, total_steps: int):
     """Nesterov SGD (momentum 0.9) or RMSProp (rho 0.9, momentum 0.9, epsilon 1e-3), as
-    the supernet's optimizers, with the weights' EMA when ``config.ema``."""
-    ema = {"use_ema": config.ema, "ema_momentum": config.ema_momentum}
+    the supernet's optimizers, with the weights' EMA when :func:`use_ema`."""
+    ema = {"use_ema": use_ema(config, total_steps), "ema_momentum": config.ema_momentum}
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, **ema)
     return keras.optimizers.RMSprop(schedule, rho=0.9, momentum=0.9, epsilon=1e-3, **ema)
@@ -158,6 +166,10 @@ class SubnetRun:
         per_epoch = max(1, self.info.num_examples["train"] // config.batch_size)
         self.steps_per_epoch = min(per_epoch, config.steps_per_epoch or per_epoch)
 
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
     def schedule(self) -> WarmupDecay:
         steps, config = self.steps_per_epoch, self.config
         total = steps * config.epochs
@@ -177,7 +189,7 @@ class SubnetRun:
                 model.set_weights(initial[1])
             add_weight_decay(model, config.weight_decay)
             model.compile(
-                optimizer=make_keras_optimizer(config, self.schedule()),
+                optimizer=make_keras_optimizer(config, self.schedule(), self.total_steps),
                 loss=keras.losses.CategoricalCrossentropy(
                     from_logits=True, label_smoothing=config.label_smoothing),
                 metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
@@ -196,6 +208,13 @@ class SubnetRun:
                                 evaluator=evaluator)
         kept = any(layer.name.endswith("_stabilizer") for layer in subnet.layers)
         return kept, subnet.get_weights()
+
+    def recalibration_batches(self, count: int = DEFAULT_RECAL_BATCHES) -> list:
+        """Un-augmented training images for the final BatchNorm recalibration."""
+        ds, _ = data.load(self.config.dataset, "train", batch_size=self.config.batch_size,
+                          image_size=self.space.input_size, augment=False, seed=0,
+                          drop_remainder=True)
+        return [images for images, _ in ds.take(count)]
 
     def dataset(self, split: str, seed: int = 0) -> tf.data.Dataset:
         """Batches of (images [B, S, S, 3], one-hot labels [B, classes]); train repeats."""
@@ -242,6 +261,9 @@ def train_subnet(config: SubnetConfig, strategy=None, verbose: bool = True) -> d
         _say(chief, f"{run.out} is already trained; result.json kept")
         return finished
     model = run.build()
+    if config.ema and not use_ema(config, run.total_steps):
+        _say(chief, f"EMA of weights off: {run.total_steps} steps are too few for momentum "
+                    f"{config.ema_momentum} (needs {10 / (1 - config.ema_momentum):.0f})")
     history = EpochHistory(run.out / "history.json", chief)
     # Kept until result.json exists, so a run killed while scoring resumes after fit.
     backup = keras.callbacks.BackupAndRestore(str(run.out / "backup"), delete_checkpoint=False)
@@ -251,6 +273,7 @@ def train_subnet(config: SubnetConfig, strategy=None, verbose: bool = True) -> d
               epochs=config.epochs, steps_per_epoch=run.steps_per_epoch,
               callbacks=[history, backup], shuffle=False,
               verbose="auto" if verbose and chief else 0)
+    recalibrate_batch_norms(model, run.recalibration_batches())
     result = _result(run, model, history.records)
     if chief:
         model.save(run.out / "model.keras")

@@ -63,7 +63,10 @@ def test_resume_after_kill_result_and_refused_change(tmp_path):
 
     import keras
 
-    model = keras.saving.load_model(out / "model.keras")
+    from scarlet_tf.subnet_training import WarmupDecay  # the saved optimizer's schedule
+
+    model = keras.saving.load_model(out / "model.keras",
+                                    custom_objects={"WarmupDecay": WarmupDecay})
     assert int(model.optimizer.iterations) == 6  # 3 epochs x 2 steps, across the kill
 
     changed = subprocess.run(cli(*args, "--lr", "0.2"), cwd=ROOT, capture_output=True,
