@@ -29,7 +29,7 @@ from scarlet_tf.search.synthetic import SyntheticScorer  # noqa: E402
 from scarlet_tf.space import get_space  # noqa: E402
 
 SUPERNET = dict(space="scarlet-cifar", width=0.5, choices="e3k3,e6k5se,e3k7,skip",
-                epochs=15, batch_size=64)
+                epochs=60, batch_size=64)
 
 
 def one_search(problem, scorer, out, population, generations, seed) -> dict:

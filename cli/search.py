@@ -95,6 +95,8 @@ def search(supernet, out, objectives, weights, max_madds, max_params, max_latenc
     """Search the supernet's space with NSGA-II (a keras-tuner oracle) under constraints."""
     problem = build_problem(supernet, objectives, weights, max_madds, max_params,
                             max_latency_ms, latency_table)
+    for line in problem.idle_limits():
+        click.echo(f"note: {line}")
     from scarlet_tf.evaluation import Evaluator
     from scarlet_tf.search import run_search
     from scarlet_tf.search.report import best_record
@@ -102,6 +104,8 @@ def search(supernet, out, objectives, weights, max_madds, max_params, max_latenc
 
     evaluator = Evaluator(Supernet.load(supernet), dataset or _training_dataset(supernet),
                           recal_batches=recal_batches, max_images=max_images)
+    click.echo("scoring candidates with inherited weights (the first trial traces the "
+               "evaluation once for all: minutes for a full 13-choice space)")
     records = run_search(problem, evaluator.score, out, population=population,
                          generations=generations, seed=seed, overwrite=overwrite,
                          log=click.echo)

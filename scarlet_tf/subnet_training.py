@@ -36,43 +36,25 @@ from scarlet_tf.errors import ScarletError
 from scarlet_tf.models import build_model
 from scarlet_tf.space import get_space, resolve_arch
 from scarlet_tf.evaluation import DEFAULT_RECAL_BATCHES, recalibrate_batch_norms
-from scarlet_tf.training import common_checks, raise_failed
+from scarlet_tf.training import TrainingConfig, raise_failed
 
 DECAYS = ("cosine", "exponential")
 EXPONENTIAL_RATE, EXPONENTIAL_EPOCHS = 0.97, 2.4  # MnasNet: x0.97 every 2.4 epochs
 
 
-@dataclass
-class SubnetConfig:
+@dataclass(kw_only=True)
+class SubnetConfig(TrainingConfig):
     """Every setting of a stand-alone run (all but ``out``/``overwrite`` must match to
-    resume). ``batch_size`` is global (split across replicas); ``lr`` is the peak learning
-    rate reached after ``warmup_epochs``; ``weight_decay`` is the L2 coefficient on
-    kernels (gradient ``+ weight_decay * w``, as in the supernet's optimizers).
+    resume); see :class:`scarlet_tf.training.TrainingConfig` for the shared ones.
     ``init_from_supernet``: a train-supernet directory whose weights (stabilizers folded,
     BatchNorm recalibrated) start the model; the space then comes from that supernet."""
 
     arch: str
-    out: str
-    space: str = "scarlet-cifar"
-    width: float = 1.0
-    input_size: int | None = None
-    dataset: str = "digits"
-    epochs: int = 10
-    steps_per_epoch: int | None = None
-    batch_size: int = 64
-    lr: float = 0.05
-    warmup_epochs: float = 1.0
     decay: str = "cosine"
-    optimizer: str = "sgd"
-    weight_decay: float = 4e-5
-    label_smoothing: float = 0.1
     dropout: float = 0.2
     ema: bool = True
     ema_momentum: float = 0.99
-    replicas: int = 1
-    seed: int = 0
     init_from_supernet: str | None = None
-    overwrite: bool = False
 
     def identity(self) -> dict:
         """The settings that define the run (compared on resume)."""
@@ -83,7 +65,7 @@ class SubnetConfig:
         return settings
 
     def validate(self) -> None:
-        raise_failed(common_checks(self) + [
+        raise_failed(self.checks() + [
             (self.decay in DECAYS, f"--decay: allowed {', '.join(DECAYS)}"),
             (0 <= self.dropout < 1, "--dropout must be in [0, 1)"),
             (0 < self.ema_momentum < 1, "--ema-momentum must be in (0, 1)"),

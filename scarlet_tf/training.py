@@ -28,16 +28,16 @@ from scarlet_tf.space import get_space
 from scarlet_tf.supernet import STABILIZERS, Supernet, supernet_settings
 
 
-@dataclass
-class SupernetConfig:
-    """Every setting of a supernet run (all but ``out``/``overwrite``/``save_every`` must
-    match to resume). ``batch_size`` is global (split across replicas); ``lr`` is the
-    peak learning rate after ``warmup_epochs`` of linear warm-up, then cosine decay to 0."""
+@dataclass(kw_only=True)
+class TrainingConfig:
+    """Settings supernet and stand-alone training share (keyword-only). ``batch_size`` is
+    global (split across replicas); ``lr`` is the peak learning rate after
+    ``warmup_epochs`` of linear warm-up; ``weight_decay`` is the L2 coefficient on kernels
+    (gradient ``+ weight_decay * w``)."""
 
     out: str
     space: str = "scarlet-cifar"
     width: float = 1.0
-    choices: str | None = None
     input_size: int | None = None
     dataset: str = "digits"
     epochs: int = 10
@@ -48,13 +48,36 @@ class SupernetConfig:
     optimizer: str = "sgd"
     weight_decay: float = 4e-5
     label_smoothing: float = 0.1
+    replicas: int = 1
+    seed: int = 0
+    overwrite: bool = False
+
+    def checks(self) -> list[tuple[bool, str]]:
+        """(ok, message) checks of the shared settings."""
+        return [
+            (self.optimizer in OPTIMIZERS, f"--optimizer: allowed {', '.join(OPTIMIZERS)}"),
+            (self.epochs >= 1, "--epochs must be >= 1"),
+            (self.steps_per_epoch is None or self.steps_per_epoch >= 1,
+             "--steps-per-epoch must be >= 1"),
+            (self.batch_size >= 1 and self.batch_size % self.replicas == 0,
+             f"--batch-size must be a positive multiple of --replicas ({self.replicas})"),
+            (self.lr > 0, "--lr must be positive"),
+            (self.warmup_epochs >= 0, "--warmup-epochs must be >= 0"),
+            (0 <= self.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
+            (self.weight_decay >= 0, "--weight-decay must be >= 0"),
+        ]
+
+
+@dataclass(kw_only=True)
+class SupernetConfig(TrainingConfig):
+    """Every setting of a supernet run (all but ``out``/``overwrite``/``save_every`` must
+    match to resume); the learning rate decays to 0 along a cosine after warm-up."""
+
+    choices: str | None = None
     stabilizer: str = "learnable"
     stabilizer_init: str = "identity"
     sampler: str = "uniform"
-    replicas: int = 1
-    seed: int = 0
     save_every: int = 100
-    overwrite: bool = False
 
     def identity(self) -> dict:
         """The settings that define the run (compared on resume)."""
@@ -64,27 +87,11 @@ class SupernetConfig:
         return settings
 
     def validate(self) -> None:
-        raise_failed(common_checks(self) + [
+        raise_failed(self.checks() + [
             (self.sampler in SAMPLERS, f"--sampler: allowed {', '.join(SAMPLERS)}"),
             (self.stabilizer in STABILIZERS, f"--stabilizer: allowed {', '.join(STABILIZERS)}"),
             (self.save_every >= 1, "--save-every must be >= 1"),
         ])
-
-
-def common_checks(config) -> list[tuple[bool, str]]:
-    """(ok, message) checks of the settings supernet and subnet training share."""
-    return [
-        (config.optimizer in OPTIMIZERS, f"--optimizer: allowed {', '.join(OPTIMIZERS)}"),
-        (config.epochs >= 1, "--epochs must be >= 1"),
-        (config.steps_per_epoch is None or config.steps_per_epoch >= 1,
-         "--steps-per-epoch must be >= 1"),
-        (config.batch_size >= 1 and config.batch_size % config.replicas == 0,
-         f"--batch-size must be a positive multiple of --replicas ({config.replicas})"),
-        (config.lr > 0, "--lr must be positive"),
-        (config.warmup_epochs >= 0, "--warmup-epochs must be >= 0"),
-        (0 <= config.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
-        (config.weight_decay >= 0, "--weight-decay must be >= 0"),
-    ]
 
 
 def raise_failed(checks) -> None:

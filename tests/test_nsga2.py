@@ -100,3 +100,11 @@ def test_problem_bounds_repair_and_sample_are_feasible():
     with pytest.raises(ScarletError, match=f"smallest architecture of this space "
                                            f"\\({low / 1e6:.3f}M\\)"):
         SearchProblem(space, max_madds=low - 1)
+
+
+def test_limits_that_exclude_nothing_are_named():
+    space = get_space("scarlet-cifar", width=0.5)
+    low, high = SearchProblem(space).bounds["madds"]
+    assert SearchProblem(space, max_madds=high - 1).idle_limits() == []
+    [line] = SearchProblem(space, max_madds=high, max_params=1e6).idle_limits()
+    assert line.startswith("the mult-add limit") and f"({high / 1e6:.3f}M)" in line

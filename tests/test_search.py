@@ -180,9 +180,13 @@ def test_search_with_the_supernet_evaluator(tmp_path):
     problem = SearchProblem(space, "accuracy,madds,params:max", max_madds=4.5e6)
     from scarlet_tf.search import run_search
 
+    lines = []
     records = run_search(problem, evaluator.score, tmp_path, population=4, generations=2,
-                         log=lambda line: None)
+                         log=lines.append)
     assert len(records) == 8 and all(r["madds"] <= 4.5e6 for r in records)
+    assert sum(line.startswith("  trial ") for line in lines) == 8  # progress per candidate
+    assert [line.split(":")[0] for line in lines if line.startswith("generation")] == [
+        "generation 1/2", "generation 2/2"]
     assert all(0 <= r["accuracy"] <= 1 and np.isfinite(r["loss"]) for r in records)
     assert json.loads((tmp_path / "pareto.json").read_text())["objectives"][2] == "params:max"
 

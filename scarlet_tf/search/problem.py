@@ -53,8 +53,9 @@ def parse_objectives(spec) -> tuple[Objective, ...]:
     return tuple(objectives)
 
 
-def _count(value: float) -> str:
-    return f"{value / 1e6:.3f}M"
+def _show(name: str, value: float) -> str:
+    """A cost as printed in messages: ms for latency, millions for counts."""
+    return f"{value:.3f} ms" if name == "latency_ms" else f"{value / 1e6:.3f}M"
 
 
 class SearchProblem:
@@ -106,10 +107,17 @@ class SearchProblem:
         for name, limit in self.limits.items():
             low = self.bounds[name][0]
             if limit < low:
-                shown = (lambda v: f"{v:.3f} ms") if name == "latency_ms" else _count
-                raise ScarletError(f"the {LABELS[name]} limit {shown(limit)} is below the "
-                                   f"smallest architecture of this space ({shown(low)}); "
-                                   "raise the limit or search a narrower space")
+                raise ScarletError(f"the {LABELS[name]} limit {_show(name, limit)} is below "
+                                   f"the smallest architecture of this space "
+                                   f"({_show(name, low)}); raise the limit or search a "
+                                   "narrower space")
+
+    def idle_limits(self) -> list[str]:
+        """One line per limit that excludes nothing (at or above the space's largest)."""
+        return [f"the {LABELS[name]} limit {_show(name, limit)} is at or above the largest "
+                f"architecture of this space ({_show(name, self.bounds[name][1])}): it "
+                "excludes nothing" for name, limit in self.limits.items()
+                if limit >= self.bounds[name][1]]
 
     def costs(self, path) -> dict:
         """Analytic costs of a path: ``madds`` and ``params`` (counts), ``latency_ms``."""

@@ -22,18 +22,21 @@ IDLE_WAIT_S = 0.05  # pause before asking again while a generation is being eval
 class SearchTuner(kt.engine.base_tuner.BaseTuner):
     """Runs each trial as ``scorer(arch) -> {"accuracy", "loss"}`` (e.g.
     ``Evaluator(supernet).score``) and reports it with the analytic costs: ``madds``,
-    ``params`` and, with a latency table, ``latency_ms``."""
+    ``params`` and, with a latency table, ``latency_ms``. ``log`` gets one line per trial."""
 
     def __init__(self, oracle: EvolutionOracle, scorer, directory, project_name="tuner",
-                 overwrite=False):
-        self.problem, self.scorer, self._asked = oracle.problem, scorer, False
+                 overwrite=False, log=print):
+        self.problem, self.scorer, self._asked, self.log = oracle.problem, scorer, False, log
         super().__init__(oracle, directory=str(directory), project_name=project_name,
                          overwrite=overwrite)
 
     def run_trial(self, trial, *args, **kwargs) -> dict:
+        start = time.perf_counter()
         path = self.problem.path_of(trial.hyperparameters.values)
         metrics = {**self.scorer(self.problem.space.decode(path)), **self.problem.costs(path)}
         metrics = {name: float(value) for name, value in metrics.items()}
+        self.log(f"  trial {trial.trial_id}: accuracy {metrics['accuracy']:.4f}, "
+                 f"{metrics['madds'] / 1e6:.1f}M mult-adds ({time.perf_counter() - start:.1f} s)")
         # keras-tuner requires its scalar for a list of objectives; the oracle ranks by front.
         metrics["multi_objective"] = self.oracle.objective.get_value(metrics)
         return metrics
@@ -64,7 +67,7 @@ def run_search(problem, scorer, out, *, population=50, generations=20, seed=0,
         report.remove(out)
     oracle = EvolutionOracle(problem, population=population, generations=generations,
                              seed=seed, log=log, **oracle_kwargs)
-    tuner = SearchTuner(oracle, scorer, out, overwrite=overwrite)
+    tuner = SearchTuner(oracle, scorer, out, overwrite=overwrite, log=log)
     tuner.search()
     if tuner.is_worker:
         return []
