@@ -28,8 +28,10 @@ from scarlet_tf.search.report import best_record  # noqa: E402
 from scarlet_tf.search.synthetic import SyntheticScorer  # noqa: E402
 from scarlet_tf.space import get_space  # noqa: E402
 
-SUPERNET = dict(space="scarlet-cifar", width=0.5, choices="e3k3,e6k5se,e3k7,skip",
-                epochs=60, batch_size=64)
+# FairNAS sampling: at budgets this small, uniform single paths leave a multi-choice
+# supernet near chance (every architecture then scores alike and no search can win).
+SUPERNET = dict(space="scarlet-cifar", width=0.25, choices="e3k3,e3k5se,e6k3,skip",
+                sampler="fair", epochs=20, batch_size=64)
 
 
 def one_search(problem, scorer, out, population, generations, seed) -> dict:

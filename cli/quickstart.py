@@ -13,9 +13,10 @@ from pathlib import Path
 
 import click
 
-# A small stabilized supernet: quarter width, four choices per layer (skip included).
-TOY = {"width": "0.25", "choices": "e3k3,e3k5se,e6k3,skip", "epochs": "3",
-       "steps-per-epoch": "20", "batch-size": "32"}
+# A small stabilized supernet: quarter width, four choices per layer (skip included),
+# FairNAS sampling (at a budget this small, uniform single paths stay near chance).
+TOY = {"width": "0.25", "choices": "e3k3,e3k5se,e6k3,skip", "sampler": "fair",
+       "epochs": "8", "steps-per-epoch": "20", "batch-size": "32"}
 
 
 def madds_limit(width: float, choices: str) -> int:

@@ -226,3 +226,39 @@ def test_checkpoint_round_trip_restores_every_weight(tmp_path):
     assert len(loaded.weights) == len(net.weights) > 300
     for a, b in zip(net.weights, loaded.weights):
         assert a.path == b.path and np.array_equal(np.array(a), np.array(b)), a.path
+
+
+def test_gradients_through_the_switch_equal_the_plain_paths():
+    """The switched supernet's gradients are those of the chosen layers chained directly."""
+    import keras
+    import tensorflow as tf
+
+    from scarlet_tf.supernet import Supernet
+
+    keras.utils.set_random_seed(2)
+    supernet = Supernet(get_space("scarlet-cifar", width=0.25, choices="e3k3,e3k5se,skip"))
+    path = supernet.space.sample(5)
+    indices = supernet.space.encode(path)
+    images = tf.random.uniform([8, 32, 32, 3], -1, 1)
+    labels = tf.constant(np.arange(8) % 10)
+
+    def direct(x):
+        x = supernet.stem(x, training=True)
+        for block, index in zip(supernet.blocks, indices):
+            x = block.options[index](x, training=True)
+        return supernet.head(x, training=True)
+
+    def gradients(forward):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+                labels, forward(images), from_logits=True))
+        found = tape.gradient(loss, supernet.trainable_weights)
+        return [np.zeros(v.shape) if g is None else np.asarray(g)
+                for v, g in zip(supernet.trainable_weights, found)]
+
+    switched = gradients(tf.function(lambda x: supernet(x, tf.constant(indices), training=True)))
+    plain = gradients(tf.function(direct))
+    scale = max(np.abs(g).max() for g in plain)
+    assert scale > 0
+    for variable, a, b in zip(supernet.trainable_weights, switched, plain):
+        np.testing.assert_allclose(a, b, atol=1e-4 * scale, err_msg=variable.path)
