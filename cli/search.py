@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import click
 
@@ -30,12 +28,6 @@ class Size(click.ParamType):
             return value if isinstance(value, int) else parse_size(value)
         except ScarletError as err:
             self.fail(str(err), param, ctx)
-
-
-def _training_dataset(supernet_dir) -> str:
-    """The dataset the supernet in ``supernet_dir`` was trained on (digits if unknown)."""
-    config = json.loads((Path(supernet_dir) / "config.json").read_text())
-    return config.get("config", {}).get("dataset", "digits")
 
 
 def build_problem(supernet, objectives, weights, max_madds, max_params, max_latency_ms,
@@ -97,12 +89,13 @@ def search(supernet, out, objectives, weights, max_madds, max_params, max_latenc
                             max_latency_ms, latency_table)
     for line in problem.idle_limits():
         click.echo(f"note: {line}")
+    from scarlet_tf.checkpoints import dataset_of
     from scarlet_tf.evaluation import Evaluator
     from scarlet_tf.search import run_search
     from scarlet_tf.search.report import best_record
     from scarlet_tf.supernet import Supernet
 
-    evaluator = Evaluator(Supernet.load(supernet), dataset or _training_dataset(supernet),
+    evaluator = Evaluator(Supernet.load(supernet), dataset or dataset_of(supernet),
                           recal_batches=recal_batches, max_images=max_images)
     click.echo("scoring candidates with inherited weights (the first trial traces the "
                "evaluation once for all: minutes for a full 13-choice space)")
