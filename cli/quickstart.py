@@ -21,12 +21,11 @@ TOY = {"width": "0.25", "choices": "e3k3,e3k5se,e6k3,skip", "sampler": "fair",
 
 def madds_limit(width: float, choices: str) -> int:
     """Half-way between the cheapest and the costliest architecture of the toy space."""
-    from scarlet_tf.cost_model import mbconv_cost
+    from scarlet_tf.search import SearchProblem
     from scarlet_tf.space import get_space
 
     space = get_space("scarlet-cifar", width=width, choices=choices)
-    per_layer = [[mbconv_cost(layer, c).madds for c in layer.choices] for layer in space.layers]
-    low, high = sum(map(min, per_layer)), sum(map(max, per_layer))
+    low, high = SearchProblem(space).bounds["madds"]
     return int((low + high) / 2)
 
 
