@@ -7,6 +7,7 @@ import re
 import click
 
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.evaluation import DEFAULT_RECAL_BATCHES
 
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmg]?)\s*$", re.IGNORECASE)
 _SCALE = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}
@@ -76,7 +77,8 @@ def build_problem(supernet, objectives, weights, max_madds, max_params, max_late
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dataset", default=None,
               help="Dataset to score on (its search split) [default: the supernet's].")
-@click.option("--recal-batches", type=click.IntRange(min=1), default=20, show_default=True,
+@click.option("--recal-batches", type=click.IntRange(min=1), default=DEFAULT_RECAL_BATCHES,
+              show_default=True,
               help="Training batches for each candidate's BatchNorm recalibration.")
 @click.option("--max-images", type=click.IntRange(min=1), default=None,
               help="Score each candidate on at most this many search-split images.")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from scarlet_tf.evaluation import DEFAULT_RECAL_BATCHES
 from scarlet_tf.optimizers import OPTIMIZERS
 from scarlet_tf.space import SPACE_NAMES
 
@@ -70,11 +71,10 @@ def dataset_option(command):
 
 def load_supernet(directory, dataset):
     """(supernet, dataset spec), the dataset defaulting to the one it was trained on."""
-    from scarlet_tf.checkpoints import read_json
+    from scarlet_tf.checkpoints import dataset_of
     from scarlet_tf.supernet import Supernet
 
-    trained_on = read_json(Path(directory) / "config.json", {}).get("dataset", {})
-    return Supernet.load(directory), dataset or trained_on.get("name", "digits")
+    return Supernet.load(directory), dataset or dataset_of(directory)
 
 
 @click.command()
@@ -84,7 +84,7 @@ def load_supernet(directory, dataset):
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Report directory [default: SUPERNET/rank].")
 @dataset_option
-@click.option("--recal-batches", type=int, default=20, show_default=True,
+@click.option("--recal-batches", type=int, default=DEFAULT_RECAL_BATCHES, show_default=True,
               help="Training batches for BatchNorm recalibration per architecture.")
 @click.option("--max-images", type=int, default=None, help="Score on at most this many images.")
 @click.option("--top-k", type=int, default=None, help="[default: max(1, n // 4)]")
@@ -119,7 +119,7 @@ def rank(supernet_dir, truth, out, dataset, recal_batches, max_images, top_k):
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--prefix-seed", type=int, default=None,
               help="Path of the earlier layers: sampled with this seed [default: first choices].")
-@click.option("--recal-batches", type=int, default=20, show_default=True,
+@click.option("--recal-batches", type=int, default=DEFAULT_RECAL_BATCHES, show_default=True,
               help="Recalibrate BatchNorm per path first (0: use stored statistics).")
 def analyze(supernet_dir, layer, out, dataset, batch_size, prefix_seed, recal_batches):
     """Cosine similarity of the features of every choice of one layer."""

@@ -89,9 +89,13 @@ class Evaluator:
         """Put back the supernet's stored BN statistics."""
         self._restore()
 
+    def path(self, arch) -> tf.Tensor:
+        """int32 [num_layers]: the path tensor of ``arch`` (Architecture, name or string)."""
+        return tf.constant(self.space.encode(resolve_arch(arch)), tf.int32)
+
     def score(self, arch) -> dict:
         """``{"accuracy": top-1 in [0, 1], "loss": mean cross-entropy}`` of ``arch``."""
-        path = tf.constant(self.space.encode(resolve_arch(arch)), tf.int32)
+        path = self.path(arch)
         self.recalibrate(path)
         try:
             totals = np.zeros(2)

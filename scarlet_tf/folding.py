@@ -44,18 +44,12 @@ def extract_subnet(supernet, arch, fold_stabilizers: bool = True, *, evaluator=N
     """
     arch = resolve_arch(arch)
     if evaluator is not None:
-        evaluator.recalibrate(evaluator_path(evaluator, arch))
+        evaluator.recalibrate(evaluator.path(arch))
     try:
         return _extract(supernet, arch, fold_stabilizers, name)
     finally:
         if evaluator is not None:
             evaluator.restore()
-
-
-def evaluator_path(evaluator, arch):
-    import tensorflow as tf
-
-    return tf.constant(evaluator.space.encode(arch), tf.int32)
 
 
 def _extract(supernet, arch, fold, name):
