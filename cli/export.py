@@ -7,6 +7,7 @@ import json
 import click
 
 from cli.options import space_options
+from scarlet_tf.android import DELEGATES
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.space import get_space, resolve_arch
 
@@ -22,7 +23,7 @@ def runner_options(command):
                      "optional when one device is attached)."),
         click.option("--benchmark-binary", type=click.Path(dir_okay=False),
                      help="Android benchmark_model binary (with --adb)."),
-        click.option("--delegate", type=click.Choice(("cpu", "xnnpack", "gpu", "nnapi")),
+        click.option("--delegate", type=click.Choice(DELEGATES),
                      default="xnnpack", show_default=True, help="Android delegate (with --adb)."),
         click.option("--cpu-mask", help="taskset hex mask pinning the Android run, e.g. f0."),
     ]):

@@ -274,9 +274,10 @@ def validate(table: LatencyTable, count: int, *, runner=None, seed: int = 1000,
     """Predicted against measured latency (ms) of ``count`` random architectures
     (seeded apart from calibration); returns ``{"arch", "predicted_ms", "measured_ms",
     "error"}`` records, ``error`` = predicted / measured - 1."""
-    space = get_space(table.space["name"], **{k: v for k, v in table.space.items() if k != "name"})
+    space = get_space(**table.space)
     rng = np.random.default_rng(seed)
     archs = [random_arch(rng, tokens) for _ in range(count)]
-    return [{"arch": str(arch), "predicted_ms": table.predict(arch), "measured_ms": measured,
-             "error": table.predict(arch) / measured - 1}
-            for arch, measured in zip(archs, measure_archs(archs, space, runner))]
+    predicted = [table.predict(arch) for arch in archs]
+    return [{"arch": str(arch), "predicted_ms": ms, "measured_ms": measured,
+             "error": ms / measured - 1}
+            for arch, ms, measured in zip(archs, predicted, measure_archs(archs, space, runner))]
