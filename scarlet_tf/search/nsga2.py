@@ -3,7 +3,8 @@
 Conventions: ``F`` is float ``[N, M]``, one row per candidate, every objective
 *minimized* (negate the ones to maximize); ``violation`` is float ``[N]``, 0 for a
 feasible candidate, otherwise its total constraint violation (> 0); a path is int
-``[L]``, one choice index per searchable layer (``SearchSpace.encode``).
+``[L]``, one choice index per categorical gene (e.g. per searchable layer); a numeric
+gene is a float in ``[0, 1)`` (a hyperparameter's position on its sampling scale).
 
 Constraint-domination (Deb 2000): a feasible candidate dominates an infeasible one;
 of two infeasible ones the smaller violation dominates; two feasible ones compare by
@@ -106,6 +107,42 @@ def mutate(path, num_choices, rng: np.random.Generator, rate: float) -> np.ndarr
     shift = rng.integers(1, np.maximum(n, 2))
     path[hit] = (path[hit] + shift[hit]) % n[hit]
     return path
+
+
+def sbx(a, b, rng: np.random.Generator, eta: float = 15.0) -> np.ndarray:
+    """Simulated binary crossover (Deb & Agrawal 1995, bounded form) of two parents
+    ``a``, ``b`` float ``[K]`` in [0, 1]: one child ``[K]`` in [0, 1], each gene from a
+    random one of the pair of SBX children, or a parent's gene at even odds where they
+    are equal. Larger ``eta`` keeps children nearer their parents."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    gap = np.maximum(high - low, 1e-12)
+    u = rng.random(len(a))
+    children = []
+    for room in (low, 1.0 - high):  # distance to the bound beyond each parent
+        alpha = 2.0 - (1.0 + 2.0 * room / gap) ** -(eta + 1.0)
+        beta = np.where(u <= 1.0 / alpha, (u * alpha) ** (1.0 / (eta + 1.0)),
+                        (1.0 / np.maximum(2.0 - u * alpha, 1e-12)) ** (1.0 / (eta + 1.0)))
+        children.append(beta)
+    first = 0.5 * (low + high - children[0] * (high - low))
+    second = 0.5 * (low + high + children[1] * (high - low))
+    child = np.where(rng.random(len(a)) < 0.5, first, second)
+    child = np.where(high - low > 1e-12, child, np.where(rng.random(len(a)) < 0.5, a, b))
+    return np.clip(child, 0.0, 1.0)
+
+
+def polynomial_mutation(x, rng: np.random.Generator, rate: float,
+                        eta: float = 20.0) -> np.ndarray:
+    """Polynomial mutation (Deb & Goyal 1996, bounded form) of float ``[K]`` in [0, 1]:
+    each gene mutates with probability ``rate``; the result stays in [0, 1]."""
+    x = np.array(x, float)
+    hit = rng.random(len(x)) < rate
+    u = rng.random(len(x))
+    power = 1.0 / (eta + 1.0)
+    down = (2 * u + (1 - 2 * u) * (1 - x) ** (eta + 1)) ** power - 1
+    up = 1 - (2 * (1 - u) + 2 * (u - 0.5) * x ** (eta + 1)) ** power
+    x[hit] += np.where(u < 0.5, down, up)[hit]
+    return np.clip(x, 0.0, 1.0)
 
 
 def hypervolume(F, reference) -> float:

@@ -1,0 +1,329 @@
+"""``ParetoOracle``: NSGA-II for any keras-tuner HyperModel, as a ``keras_tuner.Oracle``.
+
+The first generation is ``population`` random candidates of the hyperparameter space;
+each later one is ``population`` children (binary tournament, crossover, mutation; see
+:mod:`scarlet_tf.search.genome`) of the survivors of the previous ones (non-dominated
+sorting with constraint-domination, crowding distance). A generation is a barrier:
+``populate_space`` answers IDLE while any member is still being evaluated, so results
+do not depend on how many workers run trials or in which order they finish. No
+candidate is proposed twice (active values compared). The whole state is part of
+keras-tuner's ``oracle.json``: a killed search resumes where it stopped (settings
+compared), and keras-tuner's chief/worker gRPC mode works unchanged.
+
+Constraints: ``limits`` bound reported metrics (known after the trial; infeasible
+trials lose to feasible ones, Deb's constraint-domination); ``constraint`` is a
+function of the hyperparameter values known before training (e.g. a size limit),
+``values -> violation`` (0 or ``True``: feasible); candidates it rejects are never
+evaluated.
+
+A ``run_trial`` that returns a dict must include keras-tuner's ``multi_objective`` (the
+summed form, ``oracle.objective.get_value(metrics)``), as for any list of objectives;
+the stock ``Tuner`` (``model.fit``) adds it itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import keras_tuner as kt
+import numpy as np
+
+from scarlet_tf.errors import ScarletError
+from scarlet_tf.search import front, nsga2
+from scarlet_tf.search.genome import Genome, key
+
+_STATUS = kt.engine.trial.TrialStatus
+RUNNING, IDLE, STOPPED, COMPLETED = (_STATUS.RUNNING, _STATUS.IDLE, _STATUS.STOPPED,
+                                     _STATUS.COMPLETED)
+TRIES_PER_MEMBER = 50  # candidate draws per wanted member before a generation is cut short
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A bound on a reported metric: ``metric <= max`` and/or ``metric >= min``.
+
+    Violation is relative to the bound (``value / max - 1``), absolute for a bound of 0.
+    """
+
+    metric: str
+    max: float | None = None
+    min: float | None = None
+
+    def __post_init__(self):
+        if self.max is None and self.min is None:
+            raise ScarletError(f"Limit({self.metric!r}) needs max= and/or min=")
+
+    def violation(self, value: float) -> float:
+        """0 when ``value`` is within the bounds, else how far outside (> 0)."""
+        over = 0.0 if self.max is None else max(0.0, value - self.max) / (abs(self.max) or 1)
+        under = 0.0 if self.min is None else max(0.0, self.min - value) / (abs(self.min) or 1)
+        return over + under
+
+
+class ParetoOracle(kt.Oracle):
+    """NSGA-II over ``hyperparameters`` (or the space the HyperModel declares).
+
+    ``objective``: list of ``kt.Objective`` (any number, each min or max).
+    ``population`` candidates per generation, ``generations`` generations (the random
+    first one included: at most ``population * generations`` trials); ``seed`` makes the
+    proposals reproducible. ``limits``: :class:`Limit` s on reported metrics;
+    ``constraint``: ``values -> violation`` before training. ``crossover_rate``: the
+    probability that a child mixes two parents rather than copying one;
+    ``mutation_rate``: per hyperparameter (default 1 / number of varying ones).
+    ``weights`` ``[M]``: preferences in the crowding distance (see ``nsga2``). ``log``
+    gets one line per finished generation.
+    """
+
+    def __init__(self, objective, hyperparameters=None, *, population: int = 20,
+                 generations: int = 10, seed: int = 0, limits=(), constraint=None,
+                 crossover_rate: float = 0.9, mutation_rate: float | None = None,
+                 weights=None, log=None, **oracle_kwargs):
+        objectives = front.objectives_of(objective)
+        _check(population, generations, limits, constraint, crossover_rate, mutation_rate,
+               weights, len(objectives))
+        super().__init__(objective=objectives, hyperparameters=hyperparameters,
+                         seed=seed + 1, **oracle_kwargs)  # keras-tuner draws a seed for 0
+        self.objectives, self.limits = objectives, tuple(limits)
+        self.population, self.generations, self.search_seed = population, generations, seed
+        self.constraint, self.weights, self.log = constraint, weights, log
+        self.crossover_rate, self.mutation_rate = crossover_rate, mutation_rate
+        self._given_space = hyperparameters.get_config()["space"] if hyperparameters else None
+        self._generation, self._closed, self._queue = 0, False, None
+        self._survivors: list[str] = []
+        self._generation_of: dict[str, int] = {}
+        self._scored: dict[str, tuple] = {}  # trial id -> (objective vector, violation)
+
+    # --- keras-tuner hooks -------------------------------------------------------------
+
+    def populate_space(self, trial_id):
+        """Next proposed member; IDLE while the generation is evaluated; STOPPED at the end."""
+        while True:
+            if self._queue is None:  # the space is complete only once the tuner declared it
+                self._queue = self._first_generation()
+            if self._queue:
+                self._generation_of[trial_id] = self._generation
+                return {"status": RUNNING, "values": self._queue.pop(0)}
+            if self.ongoing_trials:
+                return {"status": IDLE}
+            if not self._closed:
+                self._close_generation()
+            if self._generation + 1 >= self.generations:
+                return {"status": STOPPED}
+            self._open_generation()
+
+    def score_trial(self, trial):
+        """keras-tuner's score (the summed form), computed when ``multi_objective`` is
+        missing (a tuner that reported the objectives through ``update_trial``)."""
+        if trial.metrics.exists(front.SCORE):
+            return super().score_trial(trial)
+        trial.score = self.objective.get_value(front.trial_metrics(trial))
+
+    def get_best_trials(self, num_trials=None):
+        """The feasible Pareto front of the completed trials, best first objective first;
+        with ``num_trials``, that many trials by (front, first objective)."""
+        trials = self.completed_trials()
+        F, violation = self._scores(trials)
+        rank, _ = nsga2.rank_and_crowding(F, violation)
+        order = sorted(range(len(trials)), key=lambda i: (rank[i], F[i, 0]))
+        if not num_trials:
+            order = [i for i in order if rank[i] == 0 and violation[i] == 0]
+        return [trials[i] for i in order[:num_trials or None]]
+
+    def get_state(self):
+        state = super().get_state()
+        state["pareto"] = {
+            "settings": self.settings(), "generation": self._generation,
+            "closed": self._closed, "queue": self._queue, "survivors": self._survivors,
+            "generation_of": self._generation_of}
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        if "pareto" not in state:
+            raise ScarletError(f"the search in {self._project_dir} was not written by a "
+                               "ParetoOracle; overwrite it or choose another project_name")
+        saved = state["pareto"]
+        changed = differences(saved["settings"], self.settings())
+        if changed:
+            raise ScarletError(f"the search in {self._project_dir} was started with other "
+                               f"settings ({changed}); resume it with the same ones or "
+                               "overwrite it")
+        self._generation, self._closed = saved["generation"], saved["closed"]
+        self._queue, self._survivors = saved["queue"], saved["survivors"]
+        self._generation_of, self._scored = saved["generation_of"], {}
+
+    # --- search state ------------------------------------------------------------------
+
+    def settings(self) -> dict:
+        """What defines the search (everything but ``generations``, which may grow)."""
+        constraint = getattr(self.constraint, "__qualname__", None) if self.constraint else None
+        return json.loads(json.dumps({
+            "objectives": [f"{o.name}:{o.direction}" for o in self.objectives],
+            "hyperparameters": self._given_space, "population": self.population,
+            "seed": self.search_seed, "mutation_rate": self.mutation_rate,
+            "crossover_rate": self.crossover_rate, "weights": self.weights,
+            "limits": [asdict(limit) for limit in self.limits], "constraint": constraint}))
+
+    @property
+    def generation(self) -> int:
+        """The current generation (0 = the random one)."""
+        return self._generation
+
+    def completed_trials(self, generation=None) -> list:
+        """Completed trials in trial order, optionally of one generation only."""
+        return [self.trials[t] for t in sorted(self.trials, key=int)
+                if self.trials[t].status == COMPLETED
+                and generation in (None, self._generation_of.get(t))]
+
+    def generation_of(self, trial) -> int:
+        """The generation (0 = the random one) that proposed ``trial``; -1 if none."""
+        return self._generation_of.get(trial.trial_id, -1)
+
+    def metrics(self, trial) -> dict:
+        """``{metric: float}`` the trial reported (at its best step)."""
+        return front.trial_metrics(trial)
+
+    def violation(self, trial) -> float:
+        """Total violation of the limits and the constraint; 0 when feasible."""
+        return float(self._scores([trial])[1][0])
+
+    def pre_violation(self, values: dict) -> float:
+        """Violation of ``constraint`` by hyperparameter values (0: feasible)."""
+        if self.constraint is None:
+            return 0.0
+        found = self.constraint(values)
+        return float(not found) if isinstance(found, (bool, np.bool_)) else float(found)
+
+    def _scores(self, trials) -> tuple[np.ndarray, np.ndarray]:
+        """Objective vectors float ``[N, M]`` (minimized) and violations ``[N]``, cached."""
+        for trial in trials:
+            if trial.trial_id not in self._scored:
+                metrics = self.metrics(trial)
+                missing = sorted({limit.metric for limit in self.limits} - set(metrics))
+                if missing:
+                    raise ScarletError(f"trial {trial.trial_id} reported no {missing} (a "
+                                       f"limit's metric); it reported {sorted(metrics)}")
+                violation = self.pre_violation(trial.hyperparameters.values) + sum(
+                    limit.violation(metrics[limit.metric]) for limit in self.limits)
+                self._scored[trial.trial_id] = (front.vector(metrics, self.objectives),
+                                                violation)
+        scored = [self._scored[t.trial_id] for t in trials]
+        return (np.array([s[0] for s in scored], float).reshape(-1, len(self.objectives)),
+                np.array([s[1] for s in scored], float))
+
+    # --- generations -------------------------------------------------------------------
+
+    def _first_generation(self) -> list[dict]:
+        queue = self._propose(self._sample)
+        if not queue and not self.trials:
+            raise ScarletError(f"no candidate met the constraint in "
+                               f"{TRIES_PER_MEMBER * self.population} random draws; relax it")
+        return queue
+
+    def _close_generation(self):
+        """Select the survivors among the previous ones and this generation; log."""
+        pool = self._survivors + [t.trial_id
+                                  for t in self.completed_trials(self._generation)]
+        keep = nsga2.select(*self._scores([self.trials[t] for t in pool]),
+                            self.population, self.weights)
+        self._survivors = [pool[i] for i in sorted(keep)]
+        self._closed = True
+        if self.log is not None:
+            self.log(self.progress_line())
+
+    def _open_generation(self):
+        """Propose the next generation: children of the survivors."""
+        self._generation += 1
+        self._queue = self._propose(self._breeder())
+        self._closed = False
+
+    def progress_line(self) -> str:
+        """``generation g/G: n evaluated (N in all), front k``."""
+        return f"{self.progress_head()}, front {len(self.get_best_trials())}"
+
+    def progress_head(self) -> str:
+        """``generation g/G: n evaluated (N in all)``."""
+        return (f"generation {self._generation + 1}/{self.generations}: "
+                f"{len(self.completed_trials(self._generation))} evaluated "
+                f"({len(self.completed_trials())} in all)")
+
+    def genome(self) -> Genome:
+        """Sampling and variation over the current hyperparameter space."""
+        return Genome(self.hyperparameters)
+
+    def _propose(self, make_child) -> list[dict]:
+        """Up to ``population`` new candidates from ``make_child(rng)`` passed through
+        :meth:`_finish`, none already tried or proposed; seeded by (seed, generation)."""
+        rng = np.random.default_rng([self.search_seed, self._generation])
+        seen = {key(t.hyperparameters.values) for t in self.trials.values()}
+        children = []
+        for _ in range(TRIES_PER_MEMBER * self.population):
+            if len(children) == self.population:
+                break
+            child = make_child(rng)
+            child = None if child is None else self._finish(child, rng)
+            if child is not None and key(child) not in seen:
+                seen.add(key(child))
+                children.append(child)
+        return children
+
+    def _sample(self, rng):
+        """A random candidate (or None)."""
+        return self.genome().sample(rng)
+
+    def _finish(self, values: dict, rng):
+        """The candidate to evaluate for ``values``, or None: those that violate
+        ``constraint`` are dropped (a subclass may repair them instead)."""
+        return values if self.pre_violation(values) == 0 else None
+
+    def _breeder(self):
+        """``rng -> child``: tournament-selected survivors -> crossover -> mutation."""
+        parents = [self.trials[t] for t in self._survivors]
+        if not parents:
+            return self._sample
+        genome = self.genome()
+        values = [t.hyperparameters.values for t in parents]
+        rank, crowd = nsga2.rank_and_crowding(*self._scores(parents), self.weights)
+        rate = self.mutation_rate or 1.0 / max(genome.size, 1)
+
+        def child(rng):
+            picked = values[nsga2.tournament(rank, crowd, rng)]
+            if rng.random() < self.crossover_rate:
+                picked = genome.crossover(picked, values[nsga2.tournament(rank, crowd, rng)],
+                                          rng)
+            return genome.mutate(picked, rng, rate)
+
+        return child
+
+
+def _check(population, generations, limits, constraint, crossover_rate, mutation_rate,
+           weights, n_objectives):
+    """ScarletError for a bad ParetoOracle argument."""
+    if population < 2 or generations < 1:
+        raise ScarletError(f"need population >= 2 and generations >= 1, got {population} "
+                           f"and {generations}")
+    if not all(isinstance(limit, Limit) for limit in limits):
+        raise ScarletError(f"limits must be Limit(metric, max=..., min=...), got {limits!r}")
+    if constraint is not None and not callable(constraint):
+        raise ScarletError(f"constraint must be a function of the hyperparameter values, "
+                           f"got {constraint!r}")
+    if not 0 <= crossover_rate <= 1 or not (mutation_rate is None or 0 < mutation_rate <= 1):
+        raise ScarletError(f"need crossover_rate in [0, 1] and mutation_rate in (0, 1], got "
+                           f"{crossover_rate} and {mutation_rate}")
+    if weights is not None and len(weights) != n_objectives:
+        raise ScarletError(f"weights need one number per objective ({n_objectives}), got "
+                           f"{list(weights)}")
+
+
+def differences(saved: dict, current: dict) -> str:
+    """``key: saved -> current`` for every differing setting (one level into dicts)."""
+    changes = []
+    for name in sorted(set(saved) | set(current)):
+        old, new = saved.get(name), current.get(name)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes += [f"{name}.{change}" for change in differences(old, new).split("; ")
+                        if change]
+        elif old != new:
+            changes.append(f"{name}: {old} -> {new}")
+    return "; ".join(changes)
