@@ -10,7 +10,10 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["scarlet_tf", "scarlet_tf.*", "cli", "cli.*"]),
+    # The repository's top-level cli/ folder installs as scarlet_tf.cli: no top-level
+    # package named `cli` lands in site-packages.
+    packages=[*find_packages(include=["scarlet_tf", "scarlet_tf.*"]), "scarlet_tf.cli"],
+    package_dir={"scarlet_tf.cli": "cli"},
     install_requires=[
         # tensorflow-cpu by default; users with GPUs install `tensorflow[and-cuda]` first,
         # which satisfies the same imports.
@@ -31,5 +34,5 @@ setup(
         "test": ["pytest>=8", "pytest-xdist>=3.6"],
         "dev": ["pytest>=8", "pytest-xdist>=3.6", "ruff>=0.6"],
     },
-    entry_points={"console_scripts": ["scarlet-tf=cli.main:main"]},
+    entry_points={"console_scripts": ["scarlet-tf=scarlet_tf.cli.main:main"]},
 )

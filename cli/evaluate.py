@@ -50,5 +50,3 @@ def evaluate_arch(arch, supernet_dir, dataset, recal_batches, batch_size, split)
     return {"arch": str(arch), **evaluator.score(arch), "madds": cost.madds,
             "params": cost.params, "split": split}
 
-
-COMMANDS = [evaluate]

@@ -6,9 +6,10 @@ import json
 
 import click
 
-from cli.options import space_options
 from scarlet_tf.cost_model import costs
 from scarlet_tf.space import get_space, resolve_arch
+
+from .options import space_options
 
 
 def info_record(arch, space) -> dict:
@@ -58,5 +59,3 @@ def info(arch, space, width, num_classes, input_size, as_json):
     space = get_space(space, width=width, num_classes=num_classes, input_size=input_size)
     click.echo(json.dumps(info_record(arch, space)) if as_json else layer_table(arch, space))
 
-
-COMMANDS = [info]

@@ -1,36 +1,68 @@
-"""Entry point: the ``scarlet-tf`` click group and its one-line error handling."""
+"""Entry point: the ``scarlet-tf`` click group and its one-line error handling.
+
+Commands are registered by name and their modules imported only when that command runs
+or shows its help, so ``--help``, ``info`` and argument errors never load TensorFlow.
+"""
 
 from __future__ import annotations
 
-import os
+import importlib
 import sys
+import warnings
+from pathlib import Path
 
 import click
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ notices off stderr
-
+import scarlet_tf
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.quiet import quiet_tensorflow
+
+# command name -> "module:attribute", modules relative to this package
+COMMANDS = {
+    "quickstart": ".quickstart:quickstart",
+    "info": ".info:info",
+    "train-supernet": ".train:train_supernet",
+    "eval": ".evaluate:evaluate",
+    "search": ".search:search",
+    "train-subnet": ".subnet:train_subnet",
+    "rank": ".subnet:rank",
+    "analyze": ".subnet:analyze",
+    "export-tflite": ".export:export_tflite",
+    "benchmark": ".export:benchmark",
+    "latency-table": ".export:latency_table",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group whose commands are imported from :data:`COMMANDS` on first use."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(module, __package__), attribute)
+
+
+@click.group(cls=LazyGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="scarlet-tf")
 def cli():
     """SCARLET-NAS in Keras: train a stabilized supernet, search it, export to TFLite."""
 
 
-def _register():
-    from cli import evaluate, export, info, quickstart, search, subnet, train
-
-    for module in (quickstart, info, train, evaluate, search, subnet, export):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """scarlet_tf's own warnings as one ``warning: ...`` line; other libraries' are dropped."""
+    if Path(filename).resolve().is_relative_to(Path(scarlet_tf.__file__).resolve().parent):
+        click.echo(f"warning: {message}", err=True)
 
 
 def main(argv=None) -> None:
     """Run the CLI; bad input prints one ``error: ...`` line and exits with status 2."""
+    quiet_tensorflow()
+    warnings.showwarning = show_warning
     try:
         result = cli.main(args=argv, prog_name="scarlet-tf", standalone_mode=False)
     except click.exceptions.Abort:

@@ -31,7 +31,7 @@ def madds_limit(width: float, choices: str) -> int:
 
 def run_step(title: str, args: list[str]):
     """Print and run one scarlet-tf command in this process; returns its result."""
-    from cli.main import cli
+    from .main import cli
 
     click.secho(f"\n== {title}\n$ scarlet-tf {shlex.join(args)}", bold=True)
     return cli.main(args=args, prog_name="scarlet-tf", standalone_mode=False)

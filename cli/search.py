@@ -110,5 +110,3 @@ def search(supernet, out, objectives, weights, max_madds, max_params, max_latenc
                    f"{best['madds'] / 1e6:.1f}M params {best['params'] / 1e6:.2f}M; "
                    f"{len(records)} evaluated; outputs in {out}")
 
-
-COMMANDS = [search]

@@ -10,7 +10,7 @@ from scarlet_tf.cost_model import costs
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "scarlet_tf.cli.main", *args], capture_output=True,
                           text=True, timeout=120)
 
 

@@ -50,7 +50,7 @@ def make_placeholders(argv, root: Path) -> None:
 @pytest.mark.parametrize("argv", readme_commands(), ids=lambda a: " ".join(a[:2]))
 def test_readme_command_parses(argv, tmp_path, monkeypatch):
     """The command exists and click accepts every option and argument as written."""
-    from cli.main import cli
+    from scarlet_tf.cli.main import cli
 
     monkeypatch.chdir(tmp_path)
     make_placeholders(argv, tmp_path)
