@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 
 from scarlet_tf.export import keras_madds, to_tflite
-from scarlet_tf.latency import benchmark
+from scarlet_tf.timing import benchmark
 from scarlet_tf.models import build_model
 
 SHAPE = (224, 224, 3)

@@ -6,10 +6,12 @@ import json
 
 import click
 
-from cli.options import space_options
-from scarlet_tf.android import DELEGATES
+from scarlet_tf.android import DELEGATES, AdbRunner, parse_benchmark_output
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.space import get_space, resolve_arch
+from scarlet_tf.timing import HostRunner
+
+from .options import space_options
 
 
 def runner_options(command):
@@ -34,16 +36,12 @@ def runner_options(command):
 def make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask,
                 op_profiling=False):
     """A HostRunner, or an AdbRunner when ``--adb`` was given."""
-    from scarlet_tf.latency import HostRunner
-
     if adb_serial is None:
         if benchmark_binary or cpu_mask or op_profiling:
             raise ScarletError("--benchmark-binary, --cpu-mask and --op-profiling need --adb")
         return HostRunner(threads, runs, warmup)
     if not benchmark_binary:
         raise ScarletError("--adb needs --benchmark-binary PATH (see mobile/README.md)")
-    from scarlet_tf.android import AdbRunner
-
     return AdbRunner(benchmark_binary, adb_serial or None, threads, runs, warmup, delegate,
                      cpu_mask, op_profiling)
 
@@ -113,8 +111,6 @@ def benchmark(model, threads, runs, warmup, adb_serial, benchmark_binary, delega
     runner = make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask,
                          op_profiling)
     if op_profiling:
-        from scarlet_tf.android import parse_benchmark_output
-
         serial, output = runner.run(model)
         click.echo(output, err=True)
         timing = parse_benchmark_output(output, threads, f"android:{serial}")
@@ -178,5 +174,3 @@ def validation_summary(records) -> str:
     return (f"{within}/{len(records)} within ±10% ({within / len(records):.0%}); mean |error| "
             f"{sum(errors) / len(errors):.1%}, max {max(errors):.1%}")
 
-
-COMMANDS = [export_tflite, benchmark, latency_table]

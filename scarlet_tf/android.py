@@ -2,7 +2,7 @@
 
 The binary (see ``mobile/README.md`` for where to get it) and the model are pushed to
 ``/data/local/tmp``, run with the requested threads, warm-up, runs and delegate, and
-removed again; the binary's timing lines are parsed into a :class:`~scarlet_tf.latency.Timing`.
+removed again; the binary's timing lines are parsed into a :class:`~scarlet_tf.timing.Timing`.
 The adb server port follows adb's own ``ANDROID_ADB_SERVER_PORT`` variable.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.latency import Timing
+from scarlet_tf.timing import Timing
 
 REMOTE_DIR = "/data/local/tmp"
 DELEGATES = ("cpu", "xnnpack", "gpu", "nnapi")

@@ -13,7 +13,6 @@ Counting convention (the paper's):
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from scarlet_tf.space import Choice, LayerSpec, SearchSpace, get_space, resolve_arch
@@ -98,8 +97,8 @@ def costs(arch, space: str | SearchSpace = "scarlet", latency_table=None,
           **space_kwargs) -> ModelCosts:
     """Mult-adds and trainable parameters of ``arch`` (name, string or Architecture).
 
-    ``latency_table`` (a :class:`scarlet_tf.latency.LatencyTable` or its JSON path) of the
-    same space adds the predicted latency in ms. ``space_kwargs`` (width, num_classes,
+    ``latency_table`` (a :class:`scarlet_tf.latency.LatencyTable`, or any object with its
+    ``predict(arch, space)``) of the same space adds the predicted latency in ms. ``space_kwargs`` (width, num_classes,
     input_size) go to :func:`get_space`.
     """
     arch = resolve_arch(arch)
@@ -107,10 +106,6 @@ def costs(arch, space: str | SearchSpace = "scarlet", latency_table=None,
     per_layer = tuple(mbconv_cost(layer, c) for layer, c in zip(space.layers, arch.choices))
     stem, head = stem_cost(space), head_cost(space)
     total = sum(per_layer, stem + head)
-    if isinstance(latency_table, (str, os.PathLike)):
-        from scarlet_tf.latency import LatencyTable
-
-        latency_table = LatencyTable.load(latency_table)
     latency = None if latency_table is None else latency_table.predict(arch, space)
     return ModelCosts(total.madds, total.params, total.madds + total.se_scaling, stem,
                       per_layer, head, latency)

@@ -25,8 +25,16 @@ import tensorflow as tf
 from tensorflow.lite.python import schema_py_generated as schema
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from scarlet_tf import data
+from scarlet_tf.checkpoints import dataset_of
+from scarlet_tf.cost_model import costs
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.latency import benchmark
+from scarlet_tf.evaluation import Evaluator
+from scarlet_tf.folding import extract_subnet
+from scarlet_tf.models import build_model
+from scarlet_tf.quiet import native_stderr
+from scarlet_tf.supernet import Supernet
+from scarlet_tf.timing import benchmark
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 
@@ -60,7 +68,7 @@ def to_tflite(model: keras.Model, *, quantize: str = "none", representative=None
     function = tf.function(lambda images: model(images, training=False))
     frozen = convert_variables_to_constants_v2(
         function.get_concrete_function(tf.TensorSpec(shape, tf.float32, name="image")))
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
     _configure(converter, quantize, representative, int8_io)
     try:
         return converter.convert()
@@ -185,10 +193,11 @@ class Parity:
 def tflite_logits(flatbuffer: bytes, images: np.ndarray) -> np.ndarray:
     """Run the TFLite model (XNNPACK) on float images ``[N, H, W, 3]`` one at a time;
     int8 inputs and outputs are quantized and dequantized. Returns float32 ``[N, classes]``."""
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter  # heavy: first use only
 
-    interpreter = Interpreter(model_content=flatbuffer)
-    interpreter.allocate_tensors()
+    with native_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
+        interpreter = Interpreter(model_content=flatbuffer)
+        interpreter.allocate_tensors()
     source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     rows = []
     for image in images:
@@ -230,8 +239,6 @@ def parity(model: keras.Model, flatbuffer: bytes, images: np.ndarray, labels: np
 def real_images(dataset: str, split: str, count: int, image_size: int):
     """Up to ``count`` images ``[N, S, S, 3]`` float32 in [-1, 1] and labels int32 ``[N]``, in a
     fixed order, plus the dataset's number of classes (``scarlet_tf.data``)."""
-    from scarlet_tf import data
-
     ds, info = data.load(dataset, split, batch_size=min(count, 256), image_size=image_size,
                          augment=False, shuffle=False, cache=False)
     images, labels = [], []
@@ -302,9 +309,6 @@ def model_for(arch, space, *, weights=None, supernet=None) -> tuple[keras.Model,
     file (in ``space``), extracted from a supernet run folder (in the supernet's own
     space, BatchNorm recalibrated on its dataset, stabilizers folded), or freshly
     initialized in ``space`` when neither is given."""
-    from scarlet_tf.cost_model import costs
-    from scarlet_tf.models import build_model
-
     if supernet is not None:
         return _from_supernet(arch, supernet)
     if weights is None:
@@ -320,11 +324,6 @@ def model_for(arch, space, *, weights=None, supernet=None) -> tuple[keras.Model,
 
 
 def _from_supernet(arch, folder):
-    from scarlet_tf.checkpoints import dataset_of
-    from scarlet_tf.evaluation import Evaluator
-    from scarlet_tf.folding import extract_subnet
-    from scarlet_tf.supernet import Supernet
-
     supernet = Supernet.load(folder)
     evaluator = Evaluator(supernet, dataset_of(folder), max_images=1)
     return extract_subnet(supernet, arch, fold_stabilizers=True, evaluator=evaluator), \

@@ -1,4 +1,4 @@
-"""Latency: LiteRT benchmarking on the host and latency lookup tables.
+"""Latency lookup tables: measure a space's parts once, predict any architecture.
 
 A :class:`LatencyTable` holds the measured latency (ms) of the stem, the head and every
 (layer index, choice token) block of a search space, each timed as its own small TFLite
@@ -8,7 +8,9 @@ drifts with their load, the minimum stays put. It predicts
 a whole architecture as the sum of its parts, mapped through a linear correction fitted
 on a few architectures timed end to end (when that fits them better than the raw sum).
 
-Importing this module is light (no TensorFlow); model building and timing import it lazily.
+Reading a table and predicting from it is light (no TensorFlow); building or validating
+one imports the TensorFlow-backed model and export modules when it starts. Timing itself
+is :mod:`scarlet_tf.timing`'s (host) or :mod:`scarlet_tf.android`'s (adb).
 """
 
 from __future__ import annotations
@@ -16,98 +18,15 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import tempfile
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.space import SKIP, SKIPPABLE, Architecture, Choice, SearchSpace, get_space
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Latency statistics of one model in ms over ``runs`` timed runs (None: not reported)."""
-
-    mean_ms: float
-    median_ms: float | None
-    p90_ms: float | None
-    std_ms: float
-    min_ms: float
-    runs: int
-    threads: int
-    target: str
-
-    @classmethod
-    def from_samples(cls, samples_ms, threads: int, target: str = "host") -> "Timing":
-        x = np.asarray(samples_ms, float)
-        return cls(float(x.mean()), float(np.median(x)), float(np.percentile(x, 90)),
-                   float(x.std()), float(x.min()), len(x), threads, target)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def _check_counts(threads: int, runs: int, warmup: int) -> None:
-    if threads < 1 or runs < 1 or warmup < 0:
-        raise ScarletError(f"need threads >= 1, runs >= 1, warmup >= 0; got {threads}, {runs}, "
-                           f"{warmup}")
-
-
-def benchmark(model: str | os.PathLike | bytes, *, threads: int = 1, runs: int = 50,
-              warmup: int = 10) -> Timing:
-    """Time a TFLite model on the host: LiteRT interpreter with XNNPACK, batch-1 random
-    input, ``warmup`` untimed then ``runs`` timed invocations on ``threads`` threads."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    _check_counts(threads, runs, warmup)
-    source = {"model_content": model} if isinstance(model, bytes) else {"model_path": os.fspath(model)}
-    if "model_path" in source and not os.path.isfile(source["model_path"]):
-        raise ScarletError(f"model file not found: {source['model_path']}")
-    try:
-        interpreter = Interpreter(**source, num_threads=threads,
-                                  experimental_op_resolver_type=OpResolverType.BUILTIN)
-        interpreter.allocate_tensors()
-    except (ValueError, RuntimeError) as err:
-        raise ScarletError(f"LiteRT cannot load the model: {str(err).splitlines()[0]}") from None
-    for detail in interpreter.get_input_details():
-        interpreter.set_tensor(detail["index"], _random_input(detail))
-    for _ in range(warmup):
-        interpreter.invoke()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        interpreter.invoke()
-        samples.append((time.perf_counter() - start) * 1e3)
-    return Timing.from_samples(samples, threads)
-
-
-def _random_input(detail):
-    rng = np.random.default_rng(0)
-    if np.issubdtype(detail["dtype"], np.integer):
-        info = np.iinfo(detail["dtype"])
-        return rng.integers(info.min, info.max, detail["shape"], endpoint=True).astype(detail["dtype"])
-    return rng.uniform(-1, 1, detail["shape"]).astype(detail["dtype"])
-
-
-@dataclass(frozen=True)
-class HostRunner:
-    """Times TFLite files on this machine with :func:`benchmark`."""
-
-    threads: int = 1
-    runs: int = 50
-    warmup: int = 10
-
-    def time(self, path: str | os.PathLike) -> Timing:
-        return benchmark(path, threads=self.threads, runs=self.runs, warmup=self.warmup)
-
-    def describe(self) -> dict:
-        return {"target": "host", "machine": f"{platform.machine()} {platform.processor()}".strip(),
-                "cpus": os.cpu_count(), "runtime": "LiteRT interpreter + XNNPACK",
-                "statistic": "min", **asdict(self)}
+from scarlet_tf.timing import HostRunner
 
 
 @dataclass
@@ -181,7 +100,7 @@ def part_models(space: SearchSpace, tokens=None):
     """Yield ``(key, batch-1 Keras model)`` for the stem (key ``"stem"``), the head
     (``"head"``) and each ``(layer index, token)`` block of ``space`` (skip excluded; only
     ``tokens`` when given), built from :mod:`scarlet_tf.blocks` at the layer's input shape."""
-    import keras
+    import keras  # TensorFlow-backed: loaded only to build tables (module docstring)
 
     from scarlet_tf.blocks import Head, MBConv, Stem
 
@@ -199,7 +118,7 @@ def part_models(space: SearchSpace, tokens=None):
 
 
 def _write_tflite(model, path: Path) -> Path:
-    from scarlet_tf.export import to_tflite
+    from scarlet_tf.export import to_tflite  # TensorFlow-backed (module docstring)
 
     path.write_bytes(to_tflite(model))
     return path
@@ -209,7 +128,7 @@ def measure_archs(archs, space: SearchSpace, runner=None, rounds: int = 3) -> li
     """End-to-end latency (ms) of each architecture's float32 TFLite model: its fastest run
     over ``rounds`` round-robin passes, so a burst of load on a shared CPU spoils at most
     one pass of a model."""
-    from scarlet_tf.models import build_model
+    from scarlet_tf.models import build_model  # TensorFlow-backed (module docstring)
 
     runner = runner or HostRunner()
     with tempfile.TemporaryDirectory() as folder:

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from cli.main import main
+from scarlet_tf.cli.main import main
 from scarlet_tf import Architecture, ScarletError, costs, get_space
 from scarlet_tf import export
 from scarlet_tf.data import load

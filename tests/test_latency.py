@@ -8,10 +8,11 @@ from pathlib import Path
 import keras
 import pytest
 
-from cli.main import main
+from scarlet_tf.cli.main import main
 from scarlet_tf import Architecture, ScarletError, costs, get_space
 from scarlet_tf import android, latency
 from scarlet_tf.export import to_tflite
+from scarlet_tf.timing import HostRunner, benchmark
 
 DATA = Path(__file__).parent / "data"
 SMALL = dict(width=0.25, input_size=16)
@@ -35,18 +36,18 @@ def tiny_tflite(tmp_path_factory):
 
 
 def test_host_benchmark_statistics(tiny_tflite):
-    timing = latency.benchmark(tiny_tflite, threads=2, runs=40, warmup=3)
+    timing = benchmark(tiny_tflite, threads=2, runs=40, warmup=3)
     assert timing.runs == 40 and timing.threads == 2 and timing.target == "host"
     assert 0 < timing.min_ms <= timing.median_ms <= timing.p90_ms
     assert timing.min_ms <= timing.mean_ms and timing.std_ms >= 0
-    assert latency.benchmark(tiny_tflite.read_bytes(), runs=5).runs == 5
+    assert benchmark(tiny_tflite.read_bytes(), runs=5).runs == 5
 
 
 @pytest.mark.parametrize("kwargs,message", [
     (dict(runs=0), "runs >= 1"), (dict(threads=0), "threads >= 1"), (dict(warmup=-1), "warmup >= 0")])
 def test_benchmark_bad_counts(tiny_tflite, kwargs, message):
     with pytest.raises(ScarletError, match=message):
-        latency.benchmark(tiny_tflite, **kwargs)
+        benchmark(tiny_tflite, **kwargs)
 
 
 def test_benchmark_missing_or_broken_file(tmp_path, capsys):
@@ -54,7 +55,7 @@ def test_benchmark_missing_or_broken_file(tmp_path, capsys):
     assert code == 2 and "model file not found" in err
     (tmp_path / "junk.tflite").write_bytes(b"not a flatbuffer")
     with pytest.raises(ScarletError, match="LiteRT cannot load"):
-        latency.benchmark(tmp_path / "junk.tflite")
+        benchmark(tmp_path / "junk.tflite")
 
 
 def synthetic_table(space, correction=None):
@@ -74,7 +75,7 @@ def test_table_predicts_sum_with_correction_and_round_trips(tmp_path):
     table.save(tmp_path / "lut.json")
     loaded = latency.LatencyTable.load(tmp_path / "lut.json")
     assert loaded == table
-    assert costs(arch, space, latency_table=tmp_path / "lut.json").latency_ms == 2 * raw - 1
+    assert costs(arch, space, latency_table=loaded).latency_ms == 2 * raw - 1
     assert costs(arch, space).latency_ms is None
 
 
@@ -115,11 +116,11 @@ def test_part_models_follow_the_layer_specs():
 def test_build_and_validate_a_small_table(tmp_path):
     """Every e3k3 block of a small space, timed for real; predictions in the right range."""
     table = latency.build_table("scarlet-cifar", tokens=("e3k3",), calibrate=0,
-                                runner=latency.HostRunner(runs=20, warmup=3), **SMALL)
+                                runner=HostRunner(runs=20, warmup=3), **SMALL)
     assert len(table.blocks) == 19 and table.correction is None
     assert table.settings["statistic"] == "min" and table.settings["runs"] == 20
     assert all(ms > 0 for ms in table.blocks.values()) and table.stem_ms > 0
-    record, = latency.validate(table, 1, tokens=("e3k3",), runner=latency.HostRunner(runs=20))
+    record, = latency.validate(table, 1, tokens=("e3k3",), runner=HostRunner(runs=20))
     assert record["error"] == pytest.approx(record["predicted_ms"] / record["measured_ms"] - 1)
     assert 0.5 < record["predicted_ms"] / record["measured_ms"] < 2.0
 

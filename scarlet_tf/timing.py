@@ -1,0 +1,101 @@
+"""Timing TFLite models on the host: LiteRT interpreter with XNNPACK.
+
+:class:`Timing` holds the statistics of one model's timed runs; it is shared with the
+Android runner (:mod:`scarlet_tf.android`). Importing this module is light: LiteRT loads
+on the first timed model.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from scarlet_tf.errors import ScarletError
+from scarlet_tf.quiet import native_stderr
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Latency statistics of one model in ms over ``runs`` timed runs (None: not reported)."""
+
+    mean_ms: float
+    median_ms: float | None
+    p90_ms: float | None
+    std_ms: float
+    min_ms: float
+    runs: int
+    threads: int
+    target: str
+
+    @classmethod
+    def from_samples(cls, samples_ms, threads: int, target: str = "host") -> "Timing":
+        x = np.asarray(samples_ms, float)
+        return cls(float(x.mean()), float(np.median(x)), float(np.percentile(x, 90)),
+                   float(x.std()), float(x.min()), len(x), threads, target)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _check_counts(threads: int, runs: int, warmup: int) -> None:
+    if threads < 1 or runs < 1 or warmup < 0:
+        raise ScarletError(f"need threads >= 1, runs >= 1, warmup >= 0; got {threads}, {runs}, "
+                           f"{warmup}")
+
+
+def benchmark(model: str | os.PathLike | bytes, *, threads: int = 1, runs: int = 50,
+              warmup: int = 10) -> Timing:
+    """Time a TFLite model on the host: LiteRT interpreter with XNNPACK, batch-1 random
+    input, ``warmup`` untimed then ``runs`` timed invocations on ``threads`` threads."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType  # heavy: first use only
+
+    _check_counts(threads, runs, warmup)
+    source = {"model_content": model} if isinstance(model, bytes) else {"model_path": os.fspath(model)}
+    if "model_path" in source and not os.path.isfile(source["model_path"]):
+        raise ScarletError(f"model file not found: {source['model_path']}")
+    try:
+        with native_stderr():  # LiteRT announces its XNNPACK delegate on fd 2
+            interpreter = Interpreter(**source, num_threads=threads,
+                                      experimental_op_resolver_type=OpResolverType.BUILTIN)
+            interpreter.allocate_tensors()
+    except (ValueError, RuntimeError) as err:
+        raise ScarletError(f"LiteRT cannot load the model: {str(err).splitlines()[0]}") from None
+    for detail in interpreter.get_input_details():
+        interpreter.set_tensor(detail["index"], _random_input(detail))
+    for _ in range(warmup):
+        interpreter.invoke()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        interpreter.invoke()
+        samples.append((time.perf_counter() - start) * 1e3)
+    return Timing.from_samples(samples, threads)
+
+
+def _random_input(detail):
+    rng = np.random.default_rng(0)
+    if np.issubdtype(detail["dtype"], np.integer):
+        info = np.iinfo(detail["dtype"])
+        return rng.integers(info.min, info.max, detail["shape"], endpoint=True).astype(detail["dtype"])
+    return rng.uniform(-1, 1, detail["shape"]).astype(detail["dtype"])
+
+
+@dataclass(frozen=True)
+class HostRunner:
+    """Times TFLite files on this machine with :func:`benchmark`."""
+
+    threads: int = 1
+    runs: int = 50
+    warmup: int = 10
+
+    def time(self, path: str | os.PathLike) -> Timing:
+        return benchmark(path, threads=self.threads, runs=self.runs, warmup=self.warmup)
+
+    def describe(self) -> dict:
+        return {"target": "host", "machine": f"{platform.machine()} {platform.processor()}".strip(),
+                "cpus": os.cpu_count(), "runtime": "LiteRT interpreter + XNNPACK",
+                "statistic": "min", **asdict(self)}
