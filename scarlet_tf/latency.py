@@ -81,7 +81,7 @@ class LatencyTable:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "LatencyTable":
+    def load(cls, path: str | os.PathLike) -> LatencyTable:
         """Read a table written by :meth:`save`."""
         try:
             data = json.loads(Path(path).read_text())

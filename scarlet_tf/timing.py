@@ -32,7 +32,7 @@ class Timing:
     target: str
 
     @classmethod
-    def from_samples(cls, samples_ms, threads: int, target: str = "host") -> "Timing":
+    def from_samples(cls, samples_ms, threads: int, target: str = "host") -> Timing:
         x = np.asarray(samples_ms, float)
         return cls(float(x.mean()), float(np.median(x)), float(np.percentile(x, 90)),
                    float(x.std()), float(x.min()), len(x), threads, target)
@@ -51,7 +51,8 @@ def benchmark(model: str | os.PathLike | bytes, *, threads: int = 1, runs: int =
               warmup: int = 10) -> Timing:
     """Time a TFLite model on the host: LiteRT interpreter with XNNPACK, batch-1 random
     input, ``warmup`` untimed then ``runs`` timed invocations on ``threads`` threads."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType  # heavy: first use only
+    # LiteRT is heavy: loaded on the first timed model only
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     _check_counts(threads, runs, warmup)
     source = {"model_content": model} if isinstance(model, bytes) else {"model_path": os.fspath(model)}

@@ -7,7 +7,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-
 from scarlet_tf.cli.main import COMMANDS, cli
 
 SCRIPT = str(Path(sys.executable).with_name("scarlet-tf"))
@@ -17,7 +16,8 @@ def scarlet_tf(*args, log_level=None):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     if log_level is not None:
         env["TF_CPP_MIN_LOG_LEVEL"] = log_level
-    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=300, env=env)
+    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=300, env=env,
+                          check=False)
 
 
 def test_script_is_the_namespaced_entry_point():
@@ -75,7 +75,7 @@ print(heavy, file=sys.stderr)
 
 def heavy_modules(*args):
     result = subprocess.run([sys.executable, "-c", LIGHT, *args], capture_output=True,
-                            text=True, timeout=120)
+                            text=True, timeout=120, check=False)
     return result.stderr.strip().splitlines()[-1]
 
 

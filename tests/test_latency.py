@@ -7,10 +7,9 @@ from pathlib import Path
 
 import keras
 import pytest
-
 from scarlet_tf.cli.main import main
-from scarlet_tf import Architecture, ScarletError, costs, get_space
-from scarlet_tf import android, latency
+
+from scarlet_tf import Architecture, ScarletError, android, costs, get_space, latency
 from scarlet_tf.export import to_tflite
 from scarlet_tf.timing import HostRunner, benchmark
 
