@@ -112,6 +112,14 @@ class ParetoOracle(kt.Oracle):
                 return {"status": STOPPED}
             self._open_generation()
 
+    @kt.synchronized
+    def end_trial(self, trial):
+        """keras-tuner's end_trial, then one more save: keras-tuner saves before it drops
+        the trial from the ongoing ones, so a gRPC chief's last oracle.json would send the
+        finished last trial back for a retry on resume."""
+        super().end_trial(trial)
+        self.save()
+
     def score_trial(self, trial):
         """keras-tuner's score (the summed form), computed when ``multi_objective`` is
         missing (a tuner that reported the objectives through ``update_trial``)."""

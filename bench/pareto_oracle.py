@@ -1,0 +1,251 @@
+"""ParetoOracle (NSGA-II) against keras-tuner's RandomSearch and BayesianOptimization.
+
+Each method gets the same hyperparameter space, the same list of two objectives (the
+keras-tuner oracles optimize its summed form, their only multi-objective mode) and the
+same trial budget, on ZDT1, ZDT2, ZDT3 (30 ``Float`` variables in [0, 1]) and a mixed
+problem (a ``Choice`` of model family with conditional ``Int`` / ``Float`` / ordered
+``Choice`` hyperparameters under it, plus log-scale ``Float``, stepped ``Float`` and
+``Boolean`` ones; maximize a synthetic accuracy, minimize log10 parameters). Trials are
+cheap functions in a custom ``run_trial`` (no Keras training).
+
+Printed, per problem: the hypervolume of each method's final feasible front (one
+reference point per problem, the same for every method) per seed, mean, the ratios
+ours / random and ours / Bayesian, wins; per method: the oracle's overhead per trial in
+ms (search wall time minus evaluation time, over trials: proposals, bookkeeping and
+keras-tuner's own trial files) and the peak RSS of the process that ran it (each
+method runs in its own process). Writes results/pareto_oracle/{runs.csv,summary.json}.
+
+Usage: python bench/pareto_oracle.py [--seeds 5] [--population 20] [--generations 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+METHODS = ("pareto", "random", "bayesian")
+PROBLEMS = ("zdt1", "zdt2", "zdt3", "mixed")
+# reference points (objectives' own units): ZDT's f1 spans [0, 1] and f2 of a random
+# point is about 1..7, so (1.1, 11) scores both convergence and spread; mixed: accuracy
+# 0 (max), log10 params 8 (min; the largest model has about 10^7.5)
+REFERENCE = {"zdt1": (1.1, 11.0), "zdt2": (1.1, 11.0), "zdt3": (1.1, 11.0),
+             "mixed": (0.0, 8.0)}
+
+
+# --- problems ------------------------------------------------------------------------
+
+
+def zdt_space(n: int = 30):
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    for i in range(n):
+        hp.Float(f"x{i:02d}", 0.0, 1.0)
+    return hp
+
+
+def zdt(name: str, values: dict) -> dict:
+    """ZDT1/2/3 (Zitzler, Deb & Thiele 2000): ``f1``, ``f2``, both minimized."""
+    x = [values[k] for k in sorted(values)]
+    f1 = x[0]
+    g = 1.0 + 9.0 * sum(x[1:]) / (len(x) - 1)
+    h = {"zdt1": 1.0 - math.sqrt(f1 / g), "zdt2": 1.0 - (f1 / g) ** 2,
+         "zdt3": 1.0 - math.sqrt(f1 / g) - f1 / g * math.sin(10 * math.pi * f1)}[name]
+    return {"f1": f1, "f2": g * h}
+
+
+FAMILY = {"mlp": (0.93, 2.5), "cnn": (0.985, 3.0), "tree": (0.95, 2.0)}  # ceiling, best -log10 lr
+
+
+def mixed_space():
+    """Model family with conditional hyperparameters, plus shared ones."""
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    hp.Choice("family", list(FAMILY))
+    with hp.conditional_scope("family", ["mlp"]):
+        hp.Int("units", 8, 1024, sampling="log")
+        hp.Int("layers", 1, 6)
+    with hp.conditional_scope("family", ["cnn"]):
+        hp.Choice("filters", [8, 16, 32, 64, 128])
+        hp.Choice("kernel", [3, 5, 7])
+        hp.Int("depth", 1, 8)
+    with hp.conditional_scope("family", ["tree"]):
+        hp.Int("trees", 10, 1000, step=10)
+        hp.Int("max_depth", 2, 16)
+    hp.Float("lr", 1e-4, 1e-1, sampling="log")
+    hp.Float("dropout", 0.0, 0.5, step=0.05)
+    hp.Boolean("augment")
+    return hp
+
+
+def mixed(values: dict) -> dict:
+    """``accuracy`` (max) and ``log_params`` (min) of a made-up model family."""
+    family = values["family"]
+    if family == "mlp":
+        params = values["layers"] * values["units"] ** 2 + 784 * values["units"]
+    elif family == "cnn":
+        params = values["depth"] * values["kernel"] ** 2 * values["filters"] ** 2 * 4
+    else:
+        params = values["trees"] * 2 ** min(values["max_depth"], 14)
+    ceiling, best_lr = FAMILY[family]
+    capacity = 1.0 - math.exp(-math.log10(params) / 2.5)
+    penalty = 0.04 * (math.log10(values["lr"]) + best_lr) ** 2
+    penalty += 0.2 * (values["dropout"] - 0.2) ** 2 - (0.01 if values["augment"] else 0.0)
+    if family == "cnn":
+        penalty += 0.01 * (values["kernel"] != 3)
+    return {"accuracy": ceiling * capacity - penalty, "log_params": math.log10(params)}
+
+
+def problem(name: str):
+    """(space, evaluate(values) -> metrics, objectives)."""
+    import keras_tuner as kt
+
+    if name == "mixed":
+        return mixed_space(), mixed, [kt.Objective("accuracy", "max"),
+                                      kt.Objective("log_params", "min")]
+    return zdt_space(), lambda values: zdt(name, values), [kt.Objective("f1", "min"),
+                                                           kt.Objective("f2", "min")]
+
+
+# --- one search ----------------------------------------------------------------------
+
+
+def make_oracle(method: str, space, objectives, budget: int, population: int, seed: int):
+    import keras_tuner as kt
+
+    from scarlet_tf.search import ParetoOracle
+
+    if method == "pareto":
+        return ParetoOracle(objectives, space, population=population,
+                            generations=budget // population, seed=seed)
+    oracle_class = {"random": kt.oracles.RandomSearchOracle,
+                    "bayesian": kt.oracles.BayesianOptimizationOracle}[method]
+    return oracle_class(objective=objectives, hyperparameters=space, max_trials=budget,
+                        seed=seed + 1)
+
+
+def one_search(method, name, seed, budget, population, work) -> dict:
+    """Run one search; hypervolume of its final feasible front, trials, overhead (ms)."""
+    import keras_tuner as kt
+
+    from scarlet_tf.search import front
+
+    space, evaluate, objectives = problem(name)
+    oracle = make_oracle(method, space, objectives, budget, population, seed)
+    spent = [0.0]
+
+    class FunctionTuner(kt.engine.base_tuner.BaseTuner):
+        def run_trial(self, trial, *args, **kwargs):
+            start = time.perf_counter()
+            metrics = evaluate(trial.hyperparameters.values)
+            metrics["multi_objective"] = self.oracle.objective.get_value(metrics)
+            spent[0] += time.perf_counter() - start
+            return metrics
+
+    tuner = FunctionTuner(oracle, directory=str(work), project_name=f"{method}-{name}-{seed}",
+                          overwrite=True)
+    start = time.perf_counter()
+    tuner.search(verbose=0)
+    wall = time.perf_counter() - start
+    trials = [t for t in oracle.trials.values() if t.status == "COMPLETED"]
+    best = front.pareto_front(trials, objectives)
+    return {"method": method, "problem": name, "seed": seed, "trials": len(trials),
+            "front": len(best),
+            "hypervolume": front.hypervolume(best, objectives, REFERENCE[name]),
+            "overhead_ms": 1e3 * (wall - spent[0]) / max(len(trials), 1)}
+
+
+def run_method(method, problems, seeds, budget, population) -> tuple[list, float]:
+    """Every (problem, seed) of one method, in this process: rows, peak RSS (MiB)."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for name in problems:
+            for seed in seeds:
+                rows.append(one_search(method, name, seed, budget, population, work))
+                print(f"  {method:8s} {name} seed {seed}: hv {rows[-1]['hypervolume']:.4f} "
+                      f"({rows[-1]['overhead_ms']:.1f} ms/trial)", flush=True)
+    return rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- report --------------------------------------------------------------------------
+
+
+def table(rows, problems, seeds) -> list[str]:
+    hv = {(r["method"], r["problem"], r["seed"]): r["hypervolume"] for r in rows}
+    lines = [f"{'problem':8s} {'method':9s} " + " ".join(f"seed{s:<4d}" for s in seeds)
+             + "   mean"]
+    for name in problems:
+        for method in METHODS:
+            values = [hv[method, name, s] for s in seeds]
+            lines.append(f"{name:8s} {method:9s} " + " ".join(f"{v:8.4f}" for v in values)
+                         + f" {sum(values) / len(values):8.4f}")
+        mean = {m: sum(hv[m, name, s] for s in seeds) / len(seeds) for m in METHODS}
+        wins = {m: sum(hv["pareto", name, s] > hv[m, name, s] for s in seeds)
+                for m in METHODS[1:]}
+        lines.append(f"{name:8s} ratio ours/random {mean['pareto'] / mean['random']:.3f} "
+                     f"(wins {wins['random']}/{len(seeds)}), ours/bayesian "
+                     f"{mean['pareto'] / mean['bayesian']:.3f} "
+                     f"(wins {wins['bayesian']}/{len(seeds)})")
+    return lines
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--population", type=int, default=20)
+    parser.add_argument("--generations", type=int, default=10)
+    parser.add_argument("--problems", default=",".join(PROBLEMS))
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--out", default=str(ROOT / "results" / "pareto_oracle"))
+    args = parser.parse_args(argv)
+    problems, seeds = args.problems.split(","), list(range(args.seeds))
+    budget = args.population * args.generations
+    print(f"budget {budget} trials ({args.population} x {args.generations} generations), "
+          f"seeds {seeds}", flush=True)
+    rows, peaks, seconds = [], {}, {}
+    context = multiprocessing.get_context("spawn")
+    for method in args.methods.split(","):
+        start = time.perf_counter()
+        with context.Pool(1) as pool:
+            found, peaks[method] = pool.apply(run_method, (method, problems, seeds, budget,
+                                                            args.population))
+        rows += found
+        seconds[method] = time.perf_counter() - start
+    lines = [f"hypervolume of the final feasible front (reference {REFERENCE}), budget "
+             f"{budget} trials"]
+    if set(args.methods.split(",")) == set(METHODS):
+        lines += table(rows, problems, seeds)
+    for method in peaks:
+        mine = [r["overhead_ms"] for r in rows if r["method"] == method]
+        lines.append(f"{method:9s} overhead {sum(mine) / len(mine):7.2f} ms/trial (mean), "
+                     f"peak RSS {peaks[method]:.0f} MiB, {seconds[method]:.0f} s in all")
+    print("\n".join(lines))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "runs.csv", "w", newline="") as stream:
+        writer = csv.DictWriter(stream, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / "summary.json").write_text(json.dumps(
+        {"budget": budget, "population": args.population, "seeds": seeds,
+         "reference": REFERENCE, "peak_rss_mib": peaks, "seconds": seconds,
+         "table": lines}, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
