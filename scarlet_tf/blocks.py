@@ -22,9 +22,11 @@ BN_MOMENTUM = 0.99
 BN_EPSILON = 1e-3
 
 
-def batch_norm(name: str, cls=layers.BatchNormalization) -> layers.BatchNormalization:
+def batch_norm(name: str, cls=layers.BatchNormalization,
+               gamma_initializer: str = "ones") -> layers.BatchNormalization:
     """BatchNorm with the paper's momentum; ``cls`` lets the supernet use its own subclass."""
-    return cls(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name)
+    return cls(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, gamma_initializer=gamma_initializer,
+               name=name)
 
 
 class Block(layers.Layer):
@@ -61,11 +63,14 @@ class MBConv(Block):
 
     1x1 expand (BN, h-swish), kxk depthwise with the layer's stride (BN, h-swish),
     optional squeeze-excite, 1x1 linear projection (BN), residual add when the layer
-    keeps stride 1 and channels.
+    keeps stride 1 and channels. ``zero_init_residual`` initializes the projection BN's
+    gamma to 0 in residual blocks, so the block starts as the identity (the "zero-init
+    last BN" of ResNet/timm training; in a supernet all paths then agree at the start).
     """
 
     def __init__(self, layer: LayerSpec, choice: Choice, name: str,
-                 bn_class=layers.BatchNormalization, **kwargs):
+                 bn_class=layers.BatchNormalization, zero_init_residual: bool = False,
+                 **kwargs):
         super().__init__(name=name, **kwargs)
         hidden = layer.in_channels * choice.expansion
         self.expand = layers.Conv2D(hidden, 1, use_bias=False, name=f"{name}_expand")
@@ -78,7 +83,8 @@ class MBConv(Block):
         self.se = SqueezeExcite(hidden, f"{name}_se") if choice.se else None
         self.project = layers.Conv2D(layer.out_channels, 1, use_bias=False,
                                      name=f"{name}_project")
-        self.project_bn = batch_norm(f"{name}_project_bn", bn_class)
+        zero = zero_init_residual and layer.residual
+        self.project_bn = batch_norm(f"{name}_project_bn", bn_class, "zeros" if zero else "ones")
         self.add = layers.Add(name=f"{name}_add") if layer.residual else None
 
     def unroll(self, x, training=None):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from scarlet_tf.blocks import MBConv, Head, Stem, stabilizer
+from scarlet_tf.blocks import Head, MBConv, Stem, stabilizer
 from scarlet_tf.space import SearchSpace, get_space, resolve_arch
 
 
@@ -15,7 +15,8 @@ def block_name(layer, choice) -> str:
 
 def build_model(arch, space: str | SearchSpace = "scarlet", num_classes: int | None = None,
                 input_shape: tuple | None = None, dropout: float = 0.0, *, width: float = 1.0,
-                stabilizers: bool = False, name: str | None = None) -> keras.Model:
+                stabilizers: bool = False, zero_init_residual: bool = False,
+                name: str | None = None) -> keras.Model:
     """Build the plain functional Keras model of ``arch``.
 
     Args:
@@ -28,6 +29,8 @@ def build_model(arch, space: str | SearchSpace = "scarlet", num_classes: int | N
       width: channel multiplier (ignored when ``space`` is a SearchSpace).
       stabilizers: keep each skip layer as an explicit stabilizer 1x1 convolution
         (``layerNN_skip_stabilizer``) instead of adding no layer at all.
+      zero_init_residual: start each residual block as the identity (projection
+        BatchNorm gamma 0); helps training from scratch at small budgets.
 
     Returns a model mapping images ``[B, H, W, 3]`` (float, normalized to [-1, 1]) to
     logits ``[B, num_classes]``.
@@ -40,7 +43,8 @@ def build_model(arch, space: str | SearchSpace = "scarlet", num_classes: int | N
     x = Stem(space).unroll(inputs)
     for layer, choice in zip(space.layers, arch.choices):
         if not choice.is_skip:
-            x = MBConv(layer, choice, block_name(layer, choice)).unroll(x)
+            x = MBConv(layer, choice, block_name(layer, choice),
+                       zero_init_residual=zero_init_residual).unroll(x)
         elif stabilizers:
             x = stabilizer(layer.out_channels, f"{block_name(layer, choice)}_stabilizer")(x)
     outputs = Head(space, dropout).unroll(x)

@@ -2,10 +2,10 @@
 
 Keras optimizers move every variable on every step (momentum, weight decay), which in a
 supernet would drift the weights of choices that were not sampled. These update the
-shared stem/head always, and in each searchable layer only the sampled choice, chosen
-with a switch on the path tensor inside the traced step. Slots are created under the
-caller's distribution strategy; updates run in replica context on all-reduced gradients,
-so every replica applies the same update to its own copy.
+shared stem/head always, and in each searchable layer only the picked choice, through
+the variable handles :mod:`scarlet_tf.switching` picked for the step. Slots are created
+under the caller's distribution strategy; updates run in replica context on all-reduced
+gradients, so every replica applies the same update to its own copy.
 """
 
 from __future__ import annotations
@@ -13,58 +13,55 @@ from __future__ import annotations
 import tensorflow as tf
 
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.switching import DECAYED_ROLES, fit_gradient, read_handle
 
 OPTIMIZERS = ("sgd", "rmsprop")
 
 
 class MaskedOptimizer:
-    """Base: per-variable slots, L2 weight decay on kernels, masked application.
+    """Base: per-variable slots, L2 weight decay on kernels, updates through handles.
 
-    ``weight_decay`` adds ``weight_decay * w`` to the gradient of every kernel (rank > 1);
+    ``weight_decay`` adds ``weight_decay * w`` to the gradient of every kernel;
     BatchNorm parameters and biases are not decayed.
     """
 
     slot_names: tuple[str, ...] = ()
 
     def __init__(self, supernet, weight_decay: float = 0.0):
-        self.supernet = supernet
         self.weight_decay = weight_decay
-        self.shared, self.per_layer = supernet.variable_groups()
-        self.slots = {}
-        for variable in supernet.trainable_weights:
-            self.slots[id(variable)] = [
-                tf.Variable(tf.zeros(variable.shape, variable.dtype), trainable=False,
-                            name=f"{variable.path.replace('/', '_')}_{slot}")
-                for slot in self.slot_names]
+        self.shared = supernet.shared_weights()
+        self.slots = {id(variable): [
+            tf.Variable(tf.zeros(variable.shape, variable.dtype), trainable=False,
+                        name=f"{variable.path.replace('/', '_')}_{slot}")
+            for slot in self.slot_names] for variable in supernet.trainable_weights}
 
     def slot_variables(self) -> list[tf.Variable]:
         return [v for slots in self.slots.values() for v in slots]
 
-    def update(self, variable, grad, slots, lr):
+    def apply(self, handle, slot_handles, grad, lr) -> None:
+        """One fused update of the variable behind ``handle`` and its slots."""
         raise NotImplementedError
 
-    def _apply_group(self, variables, grads, lr):
-        for variable, grad in zip(variables, grads):
-            if self.weight_decay and len(variable.shape) > 1:
-                grad = grad + self.weight_decay * variable.value
-            self.update(variable, grad, self.slots[id(variable)], lr)
-        return tf.constant(0)
+    def update(self, handle, slot_handles, grad, lr, decay: bool) -> None:
+        """Apply one update to the variable behind ``handle`` (``decay``: a kernel)."""
+        if decay and self.weight_decay:
+            grad = grad + self.weight_decay * read_handle(handle, grad.dtype)
+        self.apply(handle, slot_handles, grad, lr)
 
-    def apply(self, grads_by_id: dict, lr, path=None):
-        """Update shared variables, and per layer the choice ``path[l]`` (all if None).
+    def apply_shared(self, grads, lr) -> None:
+        """Update the stem and head variables (``grads`` in :attr:`shared` order)."""
+        for variable, grad in zip(self.shared, grads):
+            self.update(variable.handle, [s.handle for s in self.slots[id(variable)]], grad,
+                        lr, len(variable.shape) > 1)
 
-        ``grads_by_id`` maps ``id(variable)`` to its (all-reduced) gradient; ``lr`` is a
-        scalar tensor; ``path`` an int32 tensor [num_layers].
-        """
-        pick = lambda vs: [grads_by_id[id(v)] for v in vs]  # noqa: E731
-        self._apply_group(self.shared, pick(self.shared), lr)
-        for index, choices in enumerate(self.per_layer):
-            if path is None:
-                for vs in choices:
-                    self._apply_group(vs, pick(vs), lr)
-            else:
-                tf.switch_case(path[index], [
-                    lambda vs=vs: self._apply_group(vs, pick(vs), lr) for vs in choices])
+    def apply_layer(self, picked, grads: dict, lr) -> None:
+        """Update the picked choice of one layer; ``picked`` must carry this optimizer's
+        slots as companions; ``grads`` maps trainable roles to all-reduced gradients
+        (roles the choice lacks update the scratch variable, which stays 0)."""
+        for role, grad in grads.items():
+            handle = picked.handles[role]
+            self.update(handle, picked.companions[role], fit_gradient(grad, handle), lr,
+                        role in DECAYED_ROLES)
 
 
 class MaskedSGD(MaskedOptimizer):
@@ -76,10 +73,10 @@ class MaskedSGD(MaskedOptimizer):
         super().__init__(supernet, weight_decay)
         self.momentum = momentum
 
-    def update(self, variable, grad, slots, lr):
-        (velocity,) = slots
-        velocity.assign(self.momentum * velocity - lr * grad)
-        variable.assign_add(self.momentum * velocity - lr * grad)
+    def apply(self, handle, slot_handles, grad, lr):
+        tf.raw_ops.ResourceApplyKerasMomentum(var=handle, accum=slot_handles[0], lr=lr,
+                                              grad=grad, momentum=self.momentum,
+                                              use_nesterov=True)
 
 
 class MaskedRMSProp(MaskedOptimizer):
@@ -91,12 +88,11 @@ class MaskedRMSProp(MaskedOptimizer):
         super().__init__(supernet, weight_decay)
         self.rho, self.momentum, self.epsilon = rho, momentum, epsilon
 
-    def update(self, variable, grad, slots, lr):
-        mean_square, velocity = slots
-        mean_square.assign(self.rho * mean_square + (1 - self.rho) * tf.square(grad))
-        velocity.assign(self.momentum * velocity
-                        + lr * grad / tf.sqrt(mean_square + self.epsilon))
-        variable.assign_sub(velocity)
+    def apply(self, handle, slot_handles, grad, lr):
+        # ms = rho*ms + (1-rho)*g^2; mom = momentum*mom + lr*g/sqrt(ms+eps); w -= mom
+        tf.raw_ops.ResourceApplyRMSProp(var=handle, ms=slot_handles[0], mom=slot_handles[1],
+                                        lr=lr, rho=self.rho, momentum=self.momentum,
+                                        epsilon=self.epsilon, grad=grad)
 
 
 def make_optimizer(name: str, supernet, weight_decay: float = 0.0) -> MaskedOptimizer:

@@ -1,9 +1,10 @@
 """The stabilized weight-sharing supernet (plain Keras 3).
 
 Each searchable layer is a :class:`ChoiceBlock` holding all of its choices, each MBConv
-choice with its own weights and BatchNorm. The path is an integer tensor ``[19]`` and
-each block switches on it (``keras.ops.switch``), so one traced graph serves every path
-and unselected choices are not computed.
+choice with its own weights and BatchNorm (the weight store; names match the plain
+model's). The path is an integer tensor ``[19]``; :mod:`scarlet_tf.switching` picks the
+chosen choices' variables by handle, so one small traced graph serves every path and
+unselected choices are neither computed nor held in the graph.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from scarlet_tf.blocks import STABILIZER_INITS, Head, MBConv, Stem, stabilizer
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.models import block_name
 from scarlet_tf.space import LayerSpec, SearchSpace, get_space
+from scarlet_tf.switching import LayerSwitch, make_scratch
 
 STABILIZERS = ("learnable", "none")
 
@@ -52,18 +54,21 @@ def skip_option(layer: LayerSpec, mode: str, init: str) -> layers.Layer:
 
 
 class ChoiceBlock(layers.Layer):
-    """All choices of one searchable layer; ``call(x, index)`` runs choice ``index`` only.
+    """All choices of one searchable layer (their sublayers and weights).
 
-    ``x``: [B, H, W, Cin] -> [B, H/s, W/s, Cout]. ``index`` is a scalar int tensor into
-    ``layer.choices`` (the layer's candidates in path order). The skip choice is a learnable stabilizer (1x1 conv, no bias/BN/activation)
-    or, with ``stabilizer="none"``, a plain identity.
+    ``options[i]`` is choice ``layer.choices[i]``: an :class:`MBConv`, or for the skip
+    choice a learnable stabilizer (1x1 conv, no bias/BN/activation) or, with
+    ``stabilizer="none"``, a plain identity. The supernet runs one of them per step
+    through :class:`scarlet_tf.switching.LayerSwitch`.
     """
 
     def __init__(self, layer: LayerSpec, stabilizer_mode: str = "learnable",
-                 stabilizer_init: str = "identity", **kwargs):
+                 stabilizer_init: str = "identity", zero_init_residual: bool = True,
+                 **kwargs):
         super().__init__(name=layer.name, **kwargs)
         self.spec = layer
-        self.options = [MBConv(layer, c, block_name(layer, c), ReplicaLocalBatchNorm)
+        self.options = [MBConv(layer, c, block_name(layer, c), ReplicaLocalBatchNorm,
+                               zero_init_residual)
                         if not c.is_skip
                         else skip_option(layer, stabilizer_mode, stabilizer_init)
                         for c in layer.choices]
@@ -74,20 +79,14 @@ class ChoiceBlock(layers.Layer):
         self.built = True
         return outputs[0]
 
-    def call(self, x, index, training=None):
-        branches = [lambda y, o=option: o(y, training=training) for option in self.options]
-        return keras.ops.switch(index, branches, x)
-
-    def choice_weights(self, index: int) -> list:
-        """Trainable variables of choice ``index``."""
-        return self.options[index].trainable_weights
-
 
 def supernet_settings(space: SearchSpace, stabilizer: str = "learnable",
-                      stabilizer_init: str = "identity", dropout: float = 0.0) -> dict:
+                      stabilizer_init: str = "identity", dropout: float = 0.0,
+                      zero_init_residual: bool = True) -> dict:
     """What rebuilds a supernet (stored in a run's ``config.json``)."""
     return {"space": space.describe(), "stabilizer": stabilizer,
-            "stabilizer_init": stabilizer_init, "dropout": dropout}
+            "stabilizer_init": stabilizer_init, "dropout": dropout,
+            "zero_init_residual": zero_init_residual}
 
 
 class Supernet(keras.Model):
@@ -95,11 +94,14 @@ class Supernet(keras.Model):
 
     images: float [B, S, S, 3] in [-1, 1]; path: int32 [num_layers]; logits [B, classes].
     ``stabilizer``: ``"learnable"`` (default) or ``"none"``; ``stabilizer_init``: one of
-    :data:`scarlet_tf.blocks.STABILIZER_INITS`.
+    :data:`scarlet_tf.blocks.STABILIZER_INITS`; ``zero_init_residual`` starts every
+    residual MBConv as the identity (projection BatchNorm gamma 0), so all paths agree
+    at initialization.
     """
 
     def __init__(self, space: SearchSpace, stabilizer: str = "learnable",
-                 stabilizer_init: str = "identity", dropout: float = 0.0, **kwargs):
+                 stabilizer_init: str = "identity", dropout: float = 0.0,
+                 zero_init_residual: bool = True, **kwargs):
         if stabilizer not in STABILIZERS:
             raise ScarletError(f"unknown stabilizer {stabilizer!r}; allowed: "
                                f"{', '.join(STABILIZERS)}")
@@ -108,14 +110,20 @@ class Supernet(keras.Model):
                                f"{', '.join(STABILIZER_INITS)}")
         super().__init__(name=kwargs.pop("name", "supernet"), **kwargs)
         self.space = space
-        self.settings = supernet_settings(space, stabilizer, stabilizer_init, dropout)
+        self.settings = supernet_settings(space, stabilizer, stabilizer_init, dropout,
+                                          zero_init_residual)
         self.stem = Stem(space, bn_class=ReplicaLocalBatchNorm)
-        self.blocks = [ChoiceBlock(layer, stabilizer, stabilizer_init) for layer in space.layers]
+        self.blocks = [ChoiceBlock(layer, stabilizer, stabilizer_init, zero_init_residual)
+                       for layer in space.layers]
         self.head = Head(space, dropout, bn_class=ReplicaLocalBatchNorm)
         self._build_all()
+        scratch = make_scratch()
+        self.switches = [LayerSwitch(block, scratch) for block in self.blocks]
 
     def _build_all(self):
-        x = np.zeros((1, self.space.input_size, self.space.input_size, 3), "float32")
+        # Weights do not depend on the image size: build on a small image (cheap eager calls).
+        size = min(self.space.input_size, 16)
+        x = np.zeros((1, size, size, 3), "float32")
         x = self.stem(x, training=False)
         for block in self.blocks:
             x = block.build_all(x)
@@ -123,33 +131,41 @@ class Supernet(keras.Model):
         self.built = True
 
     def call(self, images, path, training=None):
+        return self.run_path(images, path, training=training)[0]
+
+    def run_path(self, images, path, training=None, watch=None, companions=None):
+        """Logits [B, classes] of ``path`` (int32 [num_layers]), with per layer the
+        picked handles and the tensors read from them (see
+        :meth:`scarlet_tf.switching.LayerSwitch.forward`). Traced, one graph serves
+        every path; ``watch`` is called on every read trainable tensor."""
         x = self.stem(images, training=training)
-        for i, block in enumerate(self.blocks):
-            x = block(x, path[i], training=training)
-        return self.head(x, training=training)
+        picks, reads = [], []
+        for i, switch in enumerate(self.switches):
+            picks.append(switch.pick(path[i], companions))
+            x, read = switch.forward(x, picks[-1], bool(training), watch)
+            reads.append(read)
+        return self.head(x, training=training), picks, reads
 
     def get_config(self) -> dict:
         return dict(self.settings)
 
     @classmethod
-    def from_settings(cls, settings: dict) -> "Supernet":
+    def from_settings(cls, settings: dict) -> Supernet:
         """Rebuild from :attr:`settings` (as stored in a run's ``config.json``)."""
         space = get_space(**settings["space"])
         return cls(space, settings["stabilizer"], settings["stabilizer_init"],
-                   settings.get("dropout", 0.0))
+                   settings.get("dropout", 0.0), settings.get("zero_init_residual", False))
 
     @classmethod
-    def load(cls, directory) -> "Supernet":
+    def load(cls, directory) -> Supernet:
         """Load the latest checkpoint of a ``train-supernet`` output directory."""
         from scarlet_tf.checkpoints import restore_supernet
 
         return restore_supernet(Path(directory))
 
-    def variable_groups(self) -> tuple[list, list[list[list]]]:
-        """Trainable variables split as (shared, per_layer[layer][choice index])."""
-        shared = self.stem.trainable_weights + self.head.trainable_weights
-        per_layer = [[o.trainable_weights for o in b.options] for b in self.blocks]
-        return shared, per_layer
+    def shared_weights(self) -> list:
+        """Trainable variables every path uses (stem and head)."""
+        return self.stem.trainable_weights + self.head.trainable_weights
 
 
 def read_settings(directory) -> dict:

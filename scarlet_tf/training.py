@@ -1,9 +1,11 @@
 """Supernet training: single-path sampling, one traced step, tf.distribute, resume.
 
 ``train_supernet(SupernetConfig(out="runs/demo"))`` trains a stabilized supernet and
-returns it with its per-epoch history. The step is traced once: the sampled paths enter
-as an int32 tensor ``[m, 19]`` (m = 1 for ``uniform``, 13 for ``fair``), each choice
-block switches on it, and the masked optimizers update only the sampled choices.
+returns it with its per-epoch history. Steps are traced once for every path: the path
+enters as an int32 tensor ``[19]``, each layer picks its choice's variables by handle
+(:mod:`scarlet_tf.switching`), and the masked optimizers update only the picked
+choices. A ``uniform`` step is one traced call; a ``fair`` step (13 paths) accumulates
+each path's gradients in one call per path, then applies them choice by choice.
 """
 
 from __future__ import annotations
@@ -19,13 +21,19 @@ import numpy as np
 import tensorflow as tf
 
 from scarlet_tf import data
-from scarlet_tf.checkpoints import RunCheckpoint, prepare_run_dir, weight_map, write_json
+from scarlet_tf.checkpoints import (
+    RunCheckpoint,
+    prepare_run_dir,
+    weight_map,
+    write_json,
+)
 from scarlet_tf.distribute import is_chief, make_strategy
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.optimizers import OPTIMIZERS, make_optimizer
 from scarlet_tf.samplers import SAMPLERS, count_choices, make_sampler
 from scarlet_tf.space import get_space
 from scarlet_tf.supernet import STABILIZERS, Supernet, supernet_settings
+from scarlet_tf.switching import fit_gradient, read_handle
 
 
 @dataclass(kw_only=True)
@@ -76,6 +84,7 @@ class SupernetConfig(TrainingConfig):
     choices: str | None = None
     stabilizer: str = "learnable"
     stabilizer_init: str = "identity"
+    zero_init_residual: bool = True
     sampler: str = "uniform"
     save_every: int = 100
 
@@ -110,73 +119,155 @@ def learning_rate(step: int, total: int, warmup: int, peak: float) -> float:
 
 
 class SupernetTrainer:
-    """Holds the strategy, supernet, optimizer and the traced train step of one run."""
+    """Holds the strategy, supernet, optimizer and the traced step functions of one run."""
 
     def __init__(self, config: SupernetConfig, strategy=None):
         config.validate()
         self.config = config
         self.strategy = strategy or make_strategy(config.replicas)
-        # Grappler spends minutes on the hundreds of branch functions of a supernet and
-        # gains nothing on this graph; the step runs as fast or faster without it.
-        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
         self.info = data.info(config.dataset)
         self.space = get_space(config.space, width=config.width, choices=config.choices,
                                num_classes=self.info.num_classes, input_size=config.input_size)
         self.sampler = make_sampler(config.sampler, self.space, config.seed)
-        self.settings = supernet_settings(self.space, config.stabilizer, config.stabilizer_init)
+        self.settings = supernet_settings(self.space, config.stabilizer, config.stabilizer_init,
+                                          zero_init_residual=config.zero_init_residual)
         self.traces = 0
 
     def build(self) -> None:
-        """Create the supernet and optimizer under the strategy and wrap the step."""
+        """Create the supernet, optimizer (and fair accumulators) under the strategy."""
         config = self.config
         keras.utils.set_random_seed(config.seed)
         with self.strategy.scope():
-            self.supernet = Supernet(self.space, config.stabilizer, config.stabilizer_init)
+            self.supernet = Supernet(self.space, config.stabilizer, config.stabilizer_init,
+                                     zero_init_residual=config.zero_init_residual)
             self.optimizer = make_optimizer(config.optimizer, self.supernet, config.weight_decay)
-        self.variables = self.supernet.trainable_weights
-        self.train_step = tf.function(self._train_step)
+            self.accumulators = {} if self.sampler.paths_per_step == 1 else {
+                id(v): [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
+                                    synchronization=tf.VariableSynchronization.ON_READ,
+                                    aggregation=tf.VariableAggregation.SUM)]
+                for v in self.supernet.trainable_weights}
+        self.shared = self.supernet.shared_weights()
+        self.train_step = tf.function(self._uniform_step, autograph=False)
+        self.accumulate_step = tf.function(self._accumulate_step, autograph=False)
+        self.apply_choice = tf.function(self._apply_choice, autograph=False)
 
-    # -- the traced step ------------------------------------------------------------
-    def _loss_and_grads(self, images, labels, path):
+    def step(self, images, labels, paths: np.ndarray, lr: float):
+        """One update on int32 ``paths`` [m, L]: (loss, correct) summed over the paths."""
+        lr = tf.constant(lr, tf.float32)
+        if len(paths) == 1:
+            return self.train_step(images, labels, tf.constant(paths[0]), lr)
+        totals = [self.accumulate_step(images, labels, tf.constant(p)) for p in paths]
+        for index in range(int(np.max(self.space.num_choices))):
+            self.apply_choice(tf.constant(index), lr, index == 0)
+        return tuple(sum(t[i] for t in totals) for i in range(2))
+
+    # -- traced functions (replica context inside strategy.run) --------------------------
+    def _loss_and_grads(self, images, labels, path, companions):
+        """Forward and backward on one path: loss, correct, shared grads, picks, per-layer
+        {role: grad}."""
         onehot = tf.one_hot(labels, self.space.num_classes)
         with tf.GradientTape() as tape:
-            logits = self.supernet(images, path, training=True)
+            logits, picks, reads = self.supernet.run_path(images, path, training=True,
+                                                          watch=tape.watch,
+                                                          companions=companions)
             per_example = keras.losses.categorical_crossentropy(
                 onehot, logits, from_logits=True, label_smoothing=self.config.label_smoothing)
             loss = tf.reduce_sum(per_example) / self.config.batch_size
         correct = tf.reduce_sum(tf.cast(tf.argmax(logits, -1, output_type=tf.int32) == labels,
                                         tf.float32))
-        return loss, correct, tape.gradient(loss, self.variables)
+        layer_tensors = [list(read.values()) for read in reads]
+        grads = tape.gradient(loss, self.shared + [t for ts in layer_tensors for t in ts],
+                              unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        shared, rest = grads[:len(self.shared)], grads[len(self.shared):]
+        per_layer = []
+        for read in reads:
+            per_layer.append(dict(zip(read, rest[:len(read)])))
+            rest = rest[len(read):]
+        return loss, correct, shared, picks, per_layer
 
-    def _accumulate(self, images, labels, paths):
-        """Sum loss, correct count and gradients over the step's paths [m, L]."""
-        if self.sampler.paths_per_step == 1:
-            return self._loss_and_grads(images, labels, paths[0])
-
-        def body(i, loss, correct, grads):
-            l, c, g = self._loss_and_grads(images, labels, paths[i])
-            return i + 1, loss + l, correct + c, [a + b for a, b in zip(grads, g)]
-
-        zeros = [tf.zeros_like(v) for v in self.variables]
-        _, loss, correct, grads = tf.while_loop(
-            lambda i, *_: i < tf.shape(paths)[0], body,
-            (tf.constant(0), tf.constant(0.0), tf.constant(0.0), zeros))
-        return loss, correct, grads
-
-    def _train_step(self, images, labels, paths, lr):
+    def _run(self, replica_fn, *args):
         self.traces += 1
-        masked = self.sampler.paths_per_step == 1  # fair steps train every choice
-
-        def replica_step(images, labels):
-            loss, correct, grads = self._accumulate(images, labels, paths)
-            grads = tf.distribute.get_replica_context().all_reduce("sum", grads)
-            self.optimizer.apply({id(v): g for v, g in zip(self.variables, grads)}, lr,
-                                 paths[0] if masked else None)
-            return loss, correct
-
-        loss, correct = self.strategy.run(replica_step, args=(images, labels))
+        loss, correct = self.strategy.run(replica_fn, args=args)
         return (self.strategy.reduce("sum", loss, None),
                 self.strategy.reduce("sum", correct, None))
+
+    def _uniform_step(self, images, labels, path, lr):
+        def replica_step(images, labels):
+            loss, correct, shared, picks, per_layer = self._loss_and_grads(
+                images, labels, path, self.optimizer.slots)
+            shared, per_layer = all_reduce(shared, per_layer)
+            self.optimizer.apply_shared(shared, lr)
+            for picked, grads in zip(picks, per_layer):
+                self.optimizer.apply_layer(picked, grads, lr)
+            return loss, correct
+        return self._run(replica_step, images, labels)
+
+    def _accumulate_step(self, images, labels, path):
+        """Add one path's gradients to the accumulators (no update)."""
+        def replica_step(images, labels):
+            loss, correct, shared, picks, per_layer = self._loss_and_grads(
+                images, labels, path, self.accumulators)
+            for variable, grad in zip(self.shared, shared):
+                add_to(self.accumulators[id(variable)][0].handle, grad)
+            for picked, grads in zip(picks, per_layer):
+                for role, grad in grads.items():
+                    handle = picked.companions[role][0]
+                    add_to(handle, fit_gradient(grad, handle))
+            return loss, correct
+        return self._run(replica_step, images, labels)
+
+    def _apply_choice(self, index, lr, shared: bool):
+        """Apply and clear the accumulated gradients of choice ``index`` in every layer
+        (a no-op in layers with fewer choices), and of the stem/head when ``shared``."""
+        companions = {key: self.optimizer.slots[key] + acc
+                      for key, acc in self.accumulators.items()}
+
+        def replica_step():
+            picks = [switch.pick(index, companions, default=True)
+                     for switch in self.supernet.switches]
+            sums = [[read_handle(p.companions[r][-1], tf.float32) for r in p.companions]
+                    for p in picks]
+            shared_sums = [read_handle(self.accumulators[id(v)][0].handle, v.dtype)
+                           for v in self.shared] if shared else []
+            shared_sums, per_layer = all_reduce(
+                shared_sums, [dict(zip(p.companions, s)) for p, s in zip(picks, sums)])
+            if shared:
+                self.optimizer.apply_shared(shared_sums, lr)
+                for v in self.shared:
+                    clear(self.accumulators[id(v)][0].handle)
+            for picked, grads in zip(picks, per_layer):
+                slots = {r: c[:-1] for r, c in picked.companions.items()}
+                self.optimizer.apply_layer(dataclasses.replace(picked, companions=slots),
+                                           grads, lr)
+                for handles in picked.companions.values():
+                    clear(handles[-1])
+            return tf.constant(0.0), tf.constant(0.0)
+        return self._run(replica_step)
+
+
+def all_reduce(shared: list, per_layer: list[dict]):
+    """Sum gradients over replicas: (shared list, per-layer {role: grad}) in, same out."""
+    flat = shared + [g for grads in per_layer for g in grads.values()]
+    if not flat:
+        return shared, per_layer
+    flat = tf.distribute.get_replica_context().all_reduce("sum", flat)
+    shared, rest = flat[:len(shared)], flat[len(shared):]
+    out = []
+    for grads in per_layer:
+        out.append(dict(zip(grads, rest[:len(grads)])))
+        rest = rest[len(grads):]
+    return shared, out
+
+
+def add_to(handle, value) -> None:
+    """variable += value through a resource handle."""
+    tf.raw_ops.AssignAddVariableOp(resource=handle, value=value)
+
+
+def clear(handle) -> None:
+    """variable = 0 through a resource handle."""
+    tf.raw_ops.AssignVariableOp(resource=handle,
+                                value=tf.zeros_like(read_handle(handle, tf.float32)))
 
 
 def train_supernet(config: SupernetConfig, strategy=None, verbose: bool = True):
@@ -244,8 +335,8 @@ class RunLoop:
         first, sums, started = self.step % self.steps_per_epoch, np.zeros(3), time.time()
         self._say(f"epoch {epoch + 1}/{self.trainer.config.epochs}")
         if self.step == 0 or self.trainer.traces == 0:
-            self._say("tracing the train step once for all paths (a full 13-choice space "
-                      "takes minutes; later steps reuse it)")
+            self._say("tracing the train step once for all paths (seconds; later steps "
+                      "reuse it)")
         for i in range(first, self.steps_per_epoch):
             loss, correct, lr = self._one_step(next(batches))
             sums += (loss, correct, 1)
@@ -262,8 +353,7 @@ class RunLoop:
         trainer, config = self.trainer, self.trainer.config
         paths = trainer.sampler.sample()
         lr = learning_rate(self.step, self.total_steps, self.warmup, config.lr)
-        loss, correct = trainer.train_step(batch[0], batch[1], tf.constant(paths),
-                                           tf.constant(lr, tf.float32))
+        loss, correct = trainer.step(batch[0], batch[1], paths, lr)
         loss = float(loss) / len(paths)
         if not math.isfinite(loss):
             raise ScarletError(f"loss became {loss} at step {self.step + 1}; stopped, and the "
