@@ -31,6 +31,7 @@ from scarlet_tf.errors import ScarletError
 from scarlet_tf.search import nsga2
 
 _TOP = 1.0 - 1e-9  # positions stay below 1: prob_to_value(1.0) can leave the range
+MUTATION_TRIES = 20  # polynomial-mutation draws until a numeric value changes
 NUMERIC, CATEGORICAL, FIXED = "numeric", "categorical", "fixed"
 
 
@@ -93,7 +94,9 @@ class Genome:
 
     def mutate(self, values: dict, rng: np.random.Generator, rate: float) -> dict:
         """Each active hyperparameter mutates with probability ``rate``: polynomial
-        mutation (numeric) or a different random value (categorical)."""
+        mutation (numeric; redrawn until the value changes, up to ``MUTATION_TRIES``, so
+        that a few-valued ``Int`` or ordered ``Choice`` moves) or a different random value
+        (categorical)."""
         def gene(hp, k):
             if hp.name not in values:
                 return self._random(hp, k, rng)
@@ -132,5 +135,10 @@ class Genome:
             options = list(hp.values)
             index = nsga2.mutate([options.index(value)], [len(options)], rng, rate=1.0)
             return options[int(index[0])]
-        x = nsga2.polynomial_mutation([hp.value_to_prob(value)], rng, 1.0, self.eta_mutation)
-        return hp.prob_to_value(min(float(x[0]), _TOP))
+        position = [hp.value_to_prob(value)]
+        for _ in range(MUTATION_TRIES):  # a step within one of few values is no mutation
+            x = nsga2.polynomial_mutation(position, rng, 1.0, self.eta_mutation)
+            mutant = hp.prob_to_value(min(float(x[0]), _TOP))
+            if mutant != value:
+                return mutant
+        return mutant
