@@ -86,7 +86,8 @@ def test_every_type_sampled_crossed_and_mutated_legally():
     # linear midpoint 0.05; reverse_log piles up near its maximum (median 1 - 10^-1.5)
     assert 10 ** -3 < np.median([v["lr"] for v in samples]) < 10 ** -2
     assert np.median([v["momentum"] for v in samples]) > 0.9
-    assert genome.size == 13  # every hyperparameter but Fixed varies
+    assert genome.size() == 13  # every hyperparameter but Fixed varies
+    assert genome.size({"family": "none", "epochs": 3, "bn": True}) == 2  # active ones
 
 
 def test_numeric_operators_stay_near_parents_on_the_sampling_scale():

@@ -71,10 +71,11 @@ class Genome:
         self.kinds = [kind(hp) for hp in self.hps]
         self.eta_crossover, self.eta_mutation = eta_crossover, eta_mutation
 
-    @property
-    def size(self) -> int:
-        """Number of hyperparameters that vary (all but ``Fixed``)."""
-        return sum(k != FIXED for k in self.kinds)
+    def size(self, values: dict | None = None) -> int:
+        """Number of hyperparameters that vary (all but ``Fixed``), of those active in
+        ``values`` when given; at least 1."""
+        return max(1, sum(k != FIXED and (values is None or hp.name in values)
+                          for hp, k in zip(self.hps, self.kinds)))
 
     def sample(self, rng: np.random.Generator) -> dict:
         """A random candidate: each active hyperparameter uniform on its sampling scale."""

@@ -70,7 +70,8 @@ class ParetoOracle(kt.Oracle):
     proposals reproducible. ``limits``: :class:`Limit` s on reported metrics;
     ``constraint``: ``values -> violation`` before training. ``crossover_rate``: the
     probability that a child mixes two parents rather than copying one;
-    ``mutation_rate``: per hyperparameter (default 1 / number of varying ones).
+    ``mutation_rate``: per hyperparameter (default 1 / the number of varying ones active
+    in the child: one mutation per child on average).
     ``weights`` ``[M]``: preferences in the crowding distance (see ``nsga2``). ``log``
     gets one line per finished generation.
     """
@@ -293,14 +294,13 @@ class ParetoOracle(kt.Oracle):
         genome = self.genome()
         values = [t.hyperparameters.values for t in parents]
         rank, crowd = nsga2.rank_and_crowding(*self._scores(parents), self.weights)
-        rate = self.mutation_rate or 1.0 / max(genome.size, 1)
 
         def child(rng):
             picked = values[nsga2.tournament(rank, crowd, rng)]
             if rng.random() < self.crossover_rate:
                 picked = genome.crossover(picked, values[nsga2.tournament(rank, crowd, rng)],
                                           rng)
-            return genome.mutate(picked, rng, rate)
+            return genome.mutate(picked, rng, self.mutation_rate or 1.0 / genome.size(picked))
 
         return child
 
