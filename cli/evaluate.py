@@ -6,7 +6,7 @@ import json
 
 import click
 
-from scarlet_tf.evaluation import DEFAULT_RECAL_BATCHES
+from scarlet_tf.names import DEFAULT_RECAL_BATCHES
 
 
 @click.command("eval")

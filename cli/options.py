@@ -26,3 +26,9 @@ def space_options(default: str = "scarlet"):
         return command
 
     return decorate
+
+
+zero_init_option = click.option(
+    "--zero-init-residual/--no-zero-init-residual", default=True, show_default=True,
+    help="Start every residual MBConv as the identity (projection BatchNorm gamma 0): "
+         "faster early training, and in a supernet all paths agree at initialization.")

@@ -1,7 +1,9 @@
 """``scarlet-tf quickstart``: the whole pipeline at toy scale, in minutes on a laptop CPU.
 
 It runs the same commands a user runs at full scale, in order, and prints each one:
-train-supernet -> search -> export-tflite (folded supernet weights) -> benchmark.
+train-supernet (the full default space: 19 layers x 13 choices, width 1.0) -> search ->
+train-subnet (the chosen architecture, fine-tuned from its folded supernet weights) ->
+export-tflite -> benchmark.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from pathlib import Path
 
 import click
 
-# A small stabilized supernet: quarter width, four choices per layer (skip included),
-# FairNAS sampling (at a budget this small, uniform single paths stay near chance).
-TOY = {"width": "0.25", "choices": "e3k3,e3k5se,e6k3,skip", "sampler": "fair",
-       "epochs": "8", "steps-per-epoch": "20", "batch-size": "32"}
+# The default space at a toy budget: a few epochs of uniform single paths (residual
+# blocks start as the identity, so every path learns from the first step).
+TOY = {"epochs": "6", "steps-per-epoch": "20", "batch-size": "32"}
+FINE_TUNE = {"epochs": "4", "lr": "0.02", "batch-size": "64"}
 
 
-def madds_limit(width: float, choices: str) -> int:
-    """Half-way between the cheapest and the costliest architecture of the toy space."""
+def madds_limit() -> int:
+    """Half-way between the cheapest and the costliest architecture of the space."""
     from scarlet_tf.search import SearchProblem
     from scarlet_tf.space import get_space
 
-    space = get_space("scarlet-cifar", width=width, choices=choices)
+    space = get_space("scarlet-cifar")
     low, high = SearchProblem(space).bounds["madds"]
     return int((low + high) / 2)
 
@@ -44,26 +46,34 @@ def run_step(title: str, args: list[str]):
               help="digits (bundled), a folder/.tar.gz with train/ and test/, or tfds:NAME.")
 @click.option("--overwrite", is_flag=True, help="Start over instead of resuming.")
 def quickstart(out, dataset, overwrite):
-    """Train a toy supernet, search it, export the best model to TFLite and time it."""
+    """Train a supernet, search it, train the best model, export it to TFLite, time it."""
     started = time.time()
     out = Path(out)
     again = ["--overwrite"] if overwrite else []
-    supernet, search, tflite = out / "supernet", out / "search", out / "best.tflite"
-    limit = madds_limit(float(TOY["width"]), TOY["choices"])
-    toy = [arg for key, value in TOY.items() for arg in (f"--{key}", value)]
-    run_step("1/4 train a stabilized supernet", ["train-supernet", "--out", str(supernet),
-                                                 "--dataset", dataset, *toy, *again])
-    run_step("2/4 evolutionary search under a mult-add limit",
+    supernet, search, model = out / "supernet", out / "search", out / "model"
+    tflite, limit = out / "best.tflite", madds_limit()
+    run_step("1/5 train a stabilized supernet (all 13 choices per layer)",
+             ["train-supernet", "--out", str(supernet), "--dataset", dataset, *flags(TOY),
+              *again])
+    run_step("2/5 evolutionary search under a mult-add limit",
              ["search", "--supernet", str(supernet), "--out", str(search), "--max-madds",
               str(limit), "--population", "12", "--generations", "3", "--recal-batches", "4",
               *again])
     best = json.loads((search / "best.json").read_text())
-    run_step("3/4 export the best architecture (supernet weights, stabilizers folded)",
-             ["export-tflite", best["arch"], "--supernet", str(supernet), "--out", str(tflite),
-              "--parity-images", "100"])
-    run_step("4/4 time it on this CPU (LiteRT, XNNPACK)",
+    run_step("3/5 train the best architecture (fine-tuned from its supernet weights)",
+             ["train-subnet", best["arch"], "--out", str(model), "--dataset", dataset,
+              "--init-from-supernet", str(supernet), *flags(FINE_TUNE), *again])
+    run_step("4/5 export it to TFLite (with a parity check)",
+             ["export-tflite", best["arch"], "--weights", str(model / "model.keras"),
+              "--out", str(tflite), "--parity-images", "100"])
+    run_step("5/5 time it on this CPU (LiteRT, XNNPACK)",
              ["benchmark", str(tflite), "--runs", "50"])
     click.echo(summary(out, best, limit, time.time() - started))
+
+
+def flags(settings: dict) -> list[str]:
+    """``{"epochs": "6"}`` -> ``["--epochs", "6"]``."""
+    return [arg for key, value in settings.items() for arg in (f"--{key}", value)]
 
 
 def summary(out: Path, best: dict, limit: int, seconds: float) -> str:
@@ -71,17 +81,21 @@ def summary(out: Path, best: dict, limit: int, seconds: float) -> str:
     front = json.loads((out / "search" / "pareto.json").read_text())
     members = front["front"] if isinstance(front, dict) else front
     report = json.loads((out / "best.tflite.json").read_text())
+    trained = json.loads((out / "model" / "result.json").read_text())
     lines = [f"\n== done in {seconds / 60:.1f} min; artifacts in {out}/",
              f"supernet          {out}/supernet (config.json, checkpoints/, history.json, logs/)",
              f"search            {out}/search (pareto.json, history.csv, pareto.png, best.json)",
+             f"trained model     {out}/model (model.keras, result.json, history.json)",
              f"TFLite model      {out}/best.tflite (+ best.tflite.json report)",
              f"\nPareto front ({len(members)} architectures, mult-add limit {limit / 1e6:.2f}M):"]
     for member in sorted(members, key=lambda m: m["madds"]):
         lines.append(f"  acc {member['accuracy']:.3f}  {member['madds'] / 1e6:6.2f}M MAdds  "
                      f"{member['arch']}")
     lines += [f"\nbest: {best['arch']}",
-              f"  supernet accuracy {best['accuracy']:.3f} (search split), "
+              f"  supernet estimate {best['accuracy']:.3f} (search split), "
               f"{best['madds'] / 1e6:.2f}M MAdds, {best['params'] / 1e6:.3f}M params",
+              f"  trained: test accuracy {trained['test_accuracy']:.3f} "
+              f"(search split {trained['search_accuracy']:.3f})",
               f"  TFLite latency {report['latency']['median_ms']:.2f} ms (median, "
               f"{report['latency']['threads']} thread), parity top-1 agreement "
               f"{report['parity']['agreement']:.3f}",

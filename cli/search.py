@@ -7,7 +7,7 @@ import re
 import click
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.evaluation import DEFAULT_RECAL_BATCHES
+from scarlet_tf.names import DEFAULT_RECAL_BATCHES
 
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmg]?)\s*$", re.IGNORECASE)
 _SCALE = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from scarlet_tf.evaluation import DEFAULT_RECAL_BATCHES
-from scarlet_tf.optimizers import OPTIMIZERS
+from scarlet_tf.names import DECAYS, DEFAULT_RECAL_BATCHES, OPTIMIZERS
 from scarlet_tf.space import SPACE_NAMES
+
+from .options import zero_init_option
 
 DATASET_HELP = "digits, a folder/.tar.gz with train/ and test/, or tfds:NAME."
 
@@ -31,7 +32,7 @@ DATASET_HELP = "digits, a folder/.tar.gz with train/ and test/, or tfds:NAME."
               help="Global batch size, split across replicas.")
 @click.option("--lr", type=float, default=0.05, show_default=True, help="Peak learning rate.")
 @click.option("--warmup-epochs", type=float, default=1.0, show_default=True)
-@click.option("--decay", type=click.Choice(["cosine", "exponential"]), default="cosine",
+@click.option("--decay", type=click.Choice(DECAYS), default="cosine",
               show_default=True, help="After warm-up: cosine to 0, or x0.97 every 2.4 epochs.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd", show_default=True,
               help="sgd: Nesterov momentum 0.9; rmsprop: rho 0.9, momentum 0.9.")
@@ -39,6 +40,7 @@ DATASET_HELP = "digits, a folder/.tar.gz with train/ and test/, or tfds:NAME."
               help="L2 on kernels.")
 @click.option("--label-smoothing", type=float, default=0.1, show_default=True)
 @click.option("--dropout", type=float, default=0.2, show_default=True)
+@zero_init_option
 @click.option("--ema/--no-ema", default=True, show_default=True,
               help="Keep an exponential moving average of the weights; save and score it.")
 @click.option("--ema-momentum", type=float, default=0.99, show_default=True)
@@ -51,7 +53,8 @@ DATASET_HELP = "digits, a folder/.tar.gz with train/ and test/, or tfds:NAME."
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_subnet(quiet, **settings):
     """Train architecture ARCH (name, string or JSON file) stand-alone."""
-    from scarlet_tf.subnet_training import SubnetConfig, train_subnet as train
+    from scarlet_tf.subnet_training import SubnetConfig
+    from scarlet_tf.subnet_training import train_subnet as train
 
     result = train(SubnetConfig(**settings), verbose=not quiet)
     click.echo(f"done: search accuracy {result['search_accuracy']:.4f}, test accuracy "

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from scarlet_tf.optimizers import OPTIMIZERS
-from scarlet_tf.samplers import SAMPLERS
+from scarlet_tf.names import OPTIMIZERS, SAMPLERS, STABILIZER_INITS, STABILIZERS
 from scarlet_tf.space import SPACE_NAMES
+
+from .options import zero_init_option
 
 
 @click.command("train-supernet")
@@ -34,10 +35,11 @@ from scarlet_tf.space import SPACE_NAMES
               help="sgd: Nesterov momentum 0.9; rmsprop: rho 0.9, momentum 0.9.")
 @click.option("--weight-decay", type=float, default=4e-5, show_default=True)
 @click.option("--label-smoothing", type=float, default=0.1, show_default=True)
-@click.option("--stabilizer", type=click.Choice(["learnable", "none"]), default="learnable",
+@click.option("--stabilizer", type=click.Choice(STABILIZERS), default="learnable",
               show_default=True, help="Skip choice: learnable 1x1 stabilizer or identity.")
-@click.option("--stabilizer-init", type=click.Choice(["identity", "he_normal", "glorot_uniform"]),
-              default="identity", show_default=True)
+@click.option("--stabilizer-init", type=click.Choice(STABILIZER_INITS), default="identity",
+              show_default=True)
+@zero_init_option
 @click.option("--sampler", type=click.Choice(SAMPLERS), default="uniform", show_default=True,
               help="uniform: one path per step (SPOS); fair: FairNAS strict fairness.")
 @click.option("--replicas", type=int, default=1, show_default=True,
@@ -50,7 +52,8 @@ from scarlet_tf.space import SPACE_NAMES
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_supernet(quiet, **settings):
     """Train a stabilized weight-sharing supernet with single-path sampling."""
-    from scarlet_tf.training import SupernetConfig, train_supernet as train
+    from scarlet_tf.training import SupernetConfig
+    from scarlet_tf.training import train_supernet as train
 
     _, history = train(SupernetConfig(**settings), verbose=not quiet)
     if history:

@@ -54,6 +54,11 @@ class SqueezeExcite(Block):
                                     name=f"{name}_expand")
         self.scale = layers.Multiply(name=f"{name}_scale")
 
+    def build(self, input_shape):
+        """Create the weights for inputs [B, H, W, C] without running the block."""
+        self.reduce.build((None, 1, 1, input_shape[-1]))
+        self.expand.build((None, 1, 1, self.reduce.filters))
+
     def unroll(self, x, training=None):
         return self.scale([x, self.expand(self.reduce(self.pool(x)))])
 
@@ -87,6 +92,16 @@ class MBConv(Block):
         self.project_bn = batch_norm(f"{name}_project_bn", bn_class, "zeros" if zero else "ones")
         self.add = layers.Add(name=f"{name}_add") if layer.residual else None
 
+    def build(self, input_shape):
+        """Create the weights for inputs [B, H, W, Cin] without running the block."""
+        hidden = (None, None, None, self.expand.filters)
+        self.expand.build(input_shape)
+        for layer in (self.expand_bn, self.depthwise, self.depthwise_bn, self.project):
+            layer.build(hidden)
+        if self.se is not None:
+            self.se.build(hidden)
+        self.project_bn.build((None, None, None, self.project.filters))
+
     def unroll(self, x, training=None):
         y = self.expand_act(self.expand_bn(self.expand(x), training=training))
         y = self.depthwise_act(self.depthwise_bn(self.depthwise(y), training=training))
@@ -103,7 +118,6 @@ class IdentityInitializer(keras.initializers.Initializer):
         return keras.ops.reshape(keras.ops.eye(shape[-1], dtype=dtype), shape)
 
 
-STABILIZER_INITS = ("identity", "he_normal", "glorot_uniform")
 
 
 def stabilizer(channels: int, name: str, init: str = "identity") -> layers.Conv2D:

@@ -15,9 +15,8 @@ import tensorflow as tf
 from keras import layers
 
 from scarlet_tf import data
+from scarlet_tf.names import DEFAULT_RECAL_BATCHES
 from scarlet_tf.space import resolve_arch
-
-DEFAULT_RECAL_BATCHES = 20  # x 64 images: about 1.3k, the whole digits train split
 
 
 def batch_norms(model) -> list[layers.BatchNormalization]:

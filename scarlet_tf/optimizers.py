@@ -13,9 +13,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.names import OPTIMIZERS
 from scarlet_tf.switching import DECAYED_ROLES, fit_gradient, read_handle
-
-OPTIMIZERS = ("sgd", "rmsprop")
 
 
 class MaskedOptimizer:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.names import SAMPLERS
 from scarlet_tf.space import SearchSpace
-
-SAMPLERS = ("uniform", "fair")
 
 
 class Sampler:

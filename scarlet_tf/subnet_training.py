@@ -33,12 +33,12 @@ from scarlet_tf.checkpoints import prepare_run_dir, read_json, write_json
 from scarlet_tf.cost_model import costs
 from scarlet_tf.distribute import is_chief, make_strategy
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.evaluation import recalibrate_batch_norms
 from scarlet_tf.models import build_model
+from scarlet_tf.names import DECAYS, DEFAULT_RECAL_BATCHES
 from scarlet_tf.space import get_space, resolve_arch
-from scarlet_tf.evaluation import DEFAULT_RECAL_BATCHES, recalibrate_batch_norms
 from scarlet_tf.training import TrainingConfig, raise_failed
 
-DECAYS = ("cosine", "exponential")
 EXPONENTIAL_RATE, EXPONENTIAL_EPOCHS = 0.97, 2.4  # MnasNet: x0.97 every 2.4 epochs
 
 
@@ -166,7 +166,8 @@ class SubnetRun:
         initial = self._inherited_weights()
         with self.strategy.scope():
             model = build_model(self.arch, self.space, dropout=config.dropout,
-                                stabilizers=initial is not None and initial[0])
+                                stabilizers=initial is not None and initial[0],
+                                zero_init_residual=config.zero_init_residual)
             if initial is not None:
                 model.set_weights(initial[1])
             add_weight_decay(model, config.weight_decay)

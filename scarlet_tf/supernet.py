@@ -16,13 +16,12 @@ import keras
 import numpy as np
 from keras import layers
 
-from scarlet_tf.blocks import STABILIZER_INITS, Head, MBConv, Stem, stabilizer
+from scarlet_tf.blocks import Head, MBConv, Stem, stabilizer
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.models import block_name
+from scarlet_tf.names import STABILIZER_INITS, STABILIZERS
 from scarlet_tf.space import LayerSpec, SearchSpace, get_space
 from scarlet_tf.switching import LayerSwitch, make_scratch
-
-STABILIZERS = ("learnable", "none")
 
 
 class ReplicaLocalBatchNorm(layers.BatchNormalization):
@@ -73,11 +72,15 @@ class ChoiceBlock(layers.Layer):
                         else skip_option(layer, stabilizer_mode, stabilizer_init)
                         for c in layer.choices]
 
-    def build_all(self, x):
-        """Create every choice's weights with one eager call each; returns choice 0's output."""
-        outputs = [option(x, training=False) for option in self.options]
+    def build_all(self, input_shape):
+        """Create every choice's weights for inputs of ``input_shape`` [B, H, W, Cin]
+        (no computation); returns the output shape."""
+        for option in self.options:
+            option.build(input_shape)
         self.built = True
-        return outputs[0]
+        stride = self.spec.stride
+        return (input_shape[0], *(-(-d // stride) for d in input_shape[1:3]),
+                self.spec.out_channels)
 
 
 def supernet_settings(space: SearchSpace, stabilizer: str = "learnable",
@@ -124,10 +127,10 @@ class Supernet(keras.Model):
         # Weights do not depend on the image size: build on a small image (cheap eager calls).
         size = min(self.space.input_size, 16)
         x = np.zeros((1, size, size, 3), "float32")
-        x = self.stem(x, training=False)
+        shape = self.stem(x, training=False).shape
         for block in self.blocks:
-            x = block.build_all(x)
-        self.head(x, training=False)
+            shape = block.build_all(shape)
+        self.head(np.zeros(shape, "float32"), training=False)
         self.built = True
 
     def call(self, images, path, training=None):

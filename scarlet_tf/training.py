@@ -29,10 +29,11 @@ from scarlet_tf.checkpoints import (
 )
 from scarlet_tf.distribute import is_chief, make_strategy
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.optimizers import OPTIMIZERS, make_optimizer
-from scarlet_tf.samplers import SAMPLERS, count_choices, make_sampler
+from scarlet_tf.names import OPTIMIZERS, SAMPLERS, STABILIZERS
+from scarlet_tf.optimizers import make_optimizer
+from scarlet_tf.samplers import count_choices, make_sampler
 from scarlet_tf.space import get_space
-from scarlet_tf.supernet import STABILIZERS, Supernet, supernet_settings
+from scarlet_tf.supernet import Supernet, supernet_settings
 from scarlet_tf.switching import fit_gradient, read_handle
 
 
@@ -41,7 +42,8 @@ class TrainingConfig:
     """Settings supernet and stand-alone training share (keyword-only). ``batch_size`` is
     global (split across replicas); ``lr`` is the peak learning rate after
     ``warmup_epochs`` of linear warm-up; ``weight_decay`` is the L2 coefficient on kernels
-    (gradient ``+ weight_decay * w``)."""
+    (gradient ``+ weight_decay * w``); ``zero_init_residual`` starts residual blocks as
+    the identity (projection BatchNorm gamma 0)."""
 
     out: str
     space: str = "scarlet-cifar"
@@ -56,6 +58,7 @@ class TrainingConfig:
     optimizer: str = "sgd"
     weight_decay: float = 4e-5
     label_smoothing: float = 0.1
+    zero_init_residual: bool = True
     replicas: int = 1
     seed: int = 0
     overwrite: bool = False
@@ -84,7 +87,6 @@ class SupernetConfig(TrainingConfig):
     choices: str | None = None
     stabilizer: str = "learnable"
     stabilizer_init: str = "identity"
-    zero_init_residual: bool = True
     sampler: str = "uniform"
     save_every: int = 100
 

@@ -88,8 +88,6 @@ def test_parsing_and_info_leave_tensorflow_unloaded(args):
     assert heavy_modules(*args) == "[]"
 
 
-@pytest.mark.xfail(strict=True, reason="help reads defaults from TensorFlow-importing modules: "
-                   "evaluation.DEFAULT_RECAL_BATCHES, optimizers.OPTIMIZERS")
 @pytest.mark.parametrize("args", [
     ["--help"], ["eval", "--help"], ["search", "--help"], ["train-supernet", "--help"],
     ["train-subnet", "--help"],

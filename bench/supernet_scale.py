@@ -1,0 +1,187 @@
+"""The supernet at full scale (19 layers x 13 choices): start-up, memory, step cost.
+
+Two kinds of measurement, printed as one table and written to ``--out`` (JSON):
+
+1. As a user meets it: the installed ``scarlet-tf train-supernet`` with the defaults
+   (all 13 choices, digits, batch 32) in a fresh process under ``/usr/bin/time -v``,
+   per (space, width, replicas, sampler): wall seconds of a one-step run (start to exit:
+   import, build, trace, the step, one checkpoint save) and its peak resident memory;
+   with ``--warmup`` also a 201-step run, so (201-step wall - 1-step wall) is the time
+   of the first 200 steps after the first.
+2. In one process, side by side (scarlet-cifar): the supernet's steady step with a new
+   uniform path every step divided by the plain model's step of the same paths (same
+   SGD-with-Nesterov update, same batch); the fair step divided by 13 plain steps; the
+   host overhead per step (the same at batch 1, supernet minus plain); the Evaluator's
+   first score after loading and its later scores.
+
+    python bench/supernet_scale.py [--out results/supernet_scale.json] [--warmup]
+        [--spaces scarlet-cifar,scarlet] [--widths 0.5,1.0] [--replicas 1,2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SCRIPT = str(Path(sys.executable).with_name("scarlet-tf"))
+
+
+def cli_run(space, width, replicas, sampler, steps, batch) -> dict:
+    """Wall seconds and peak RSS (GB) of ``train-supernet`` for ``steps`` steps."""
+    with tempfile.TemporaryDirectory() as out:
+        command = ["/usr/bin/time", "-v", SCRIPT, "train-supernet", "--out", out,
+                   "--space", space, "--width", str(width), "--replicas", str(replicas),
+                   "--sampler", sampler, "--epochs", "1", "--steps-per-epoch", str(steps),
+                   "--batch-size", str(batch), "--save-every", "100000", "--quiet"]
+        start = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - start
+    if result.returncode != 0:
+        return {"error": result.stderr.strip().splitlines()[-1]}
+    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)[1])
+    return {"wall_s": round(wall, 1), "peak_rss_gb": round(rss_kb / 2**20, 2)}
+
+
+def timed(step, count: int, warmup: int = 3) -> float:
+    """Median seconds per call of ``step(i)``."""
+    for i in range(warmup):
+        step(i)
+    times = []
+    for i in range(count):
+        start = time.perf_counter()
+        step(i)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def plain_step(arch, space, batch):
+    """A traced training step of the plain model of ``arch`` (Keras SGD, Nesterov)."""
+    import keras
+    import tensorflow as tf
+
+    from scarlet_tf.models import build_model
+
+    model = build_model(arch, space, zero_init_residual=True)
+    optimizer = keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    images, labels = batch
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = loss_fn(labels, model(images, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_weights),
+                                      model.trainable_weights))
+        return loss
+
+    return lambda i: step().numpy()
+
+
+def step_ratios(width: float, batch_size: int, steps: int, paths: int) -> dict:
+    """Supernet / plain step times (uniform and fair) at ``batch_size``, scarlet-cifar."""
+    import tensorflow as tf
+
+    from scarlet_tf.training import SupernetConfig, SupernetTrainer
+
+    rng = np.random.default_rng(0)
+    batch = (tf.constant(rng.uniform(-1, 1, (batch_size, 32, 32, 3)), tf.float32),
+             tf.constant(rng.integers(10, size=batch_size), tf.int32))
+    result = {"width": width, "batch": batch_size}
+    for sampler in ("uniform", "fair"):
+        trainer = SupernetTrainer(SupernetConfig(out="unused", width=width, sampler=sampler,
+                                                 batch_size=batch_size))
+        trainer.build()
+        samples = [trainer.sampler.sample() for _ in range(max(paths, 4))]
+        count = steps if sampler == "uniform" else max(3, steps // 13)
+        result[f"{sampler}_ms"] = 1e3 * timed(
+            lambda i, t=trainer, s=samples: t.step(*batch, s[i % len(s)], 0.01), count)
+    space = trainer.space
+    archs = [space.decode(p) for p in samples[0][:paths]]
+    plain = [timed(plain_step(a, space, batch), steps) for a in archs]
+    result["plain_ms"] = 1e3 * float(np.mean(plain))
+    result["uniform_ratio"] = result["uniform_ms"] / result["plain_ms"]
+    result["fair_ratio"] = result["fair_ms"] / (trainer.sampler.paths_per_step
+                                                * result["plain_ms"])
+    return result
+
+
+def evaluator_times(width: float, candidates: int) -> dict:
+    """Seconds to the first score of a freshly loaded supernet, then per later score."""
+    from scarlet_tf.evaluation import Evaluator
+    from scarlet_tf.space import get_space
+    from scarlet_tf.supernet import Supernet
+
+    supernet = Supernet(get_space("scarlet-cifar", width=width))
+    start = time.perf_counter()
+    evaluator = Evaluator(supernet)
+    evaluator.score(supernet.space.sample(0))
+    first = time.perf_counter() - start
+    later = timed(lambda i: evaluator.score(supernet.space.sample(i + 1)), candidates, 1)
+    return {"first_score_s": first, "later_score_s": later}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=None, help="write every number here (JSON)")
+    parser.add_argument("--spaces", default="scarlet-cifar,scarlet")
+    parser.add_argument("--widths", default="0.5,1.0")
+    parser.add_argument("--replicas", default="1,2")
+    parser.add_argument("--samplers", default="uniform,fair")
+    parser.add_argument("--warmup", action="store_true",
+                        help="also time the first 200 steps (scarlet-cifar only; minutes)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per ratio")
+    args = parser.parse_args()
+    rows = []
+    for space, width, replicas, sampler in itertools.product(
+            args.spaces.split(","), map(float, args.widths.split(",")),
+            map(int, args.replicas.split(",")), args.samplers.split(",")):
+        batch = args.batch_size if space == "scarlet-cifar" else 8 * replicas
+        row = {"space": space, "width": width, "replicas": replicas, "sampler": sampler,
+               "batch": batch, **cli_run(space, width, replicas, sampler, 1, batch)}
+        if args.warmup and space == "scarlet-cifar" and sampler == "uniform":
+            long = cli_run(space, width, replicas, sampler, 201, batch)
+            row["first_200_steps_s"] = round(long["wall_s"] - row["wall_s"], 1)
+            row["peak_rss_gb_201"] = long["peak_rss_gb"]
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    ratios = [step_ratios(1.0, args.batch_size, args.steps, 3), step_ratios(1.0, 1, args.steps, 3)]
+    ratios[1]["host_overhead_ms"] = ratios[1]["uniform_ms"] - ratios[1]["plain_ms"]
+    evaluation = evaluator_times(1.0, 5)
+    report = {"cli_runs": rows, "step_ratios": ratios, "evaluator": evaluation}
+    print_table(report)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2))
+
+
+def print_table(report: dict) -> None:
+    print("\n| space | width | replicas | sampler | batch | 1-step run (s) | peak RSS (GB) "
+          "| first 200 steps (s) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in report["cli_runs"]:
+        print(f"| {r['space']} | {r['width']} | {r['replicas']} | {r['sampler']} | "
+              f"{r['batch']} | {r.get('wall_s', r.get('error'))} | {r.get('peak_rss_gb', '')} "
+              f"| {r.get('first_200_steps_s', '')} |")
+    for r in report["step_ratios"]:
+        print(f"\nbatch {r['batch']}, width {r['width']}: supernet uniform "
+              f"{r['uniform_ms']:.1f} ms, fair {r['fair_ms']:.1f} ms, plain {r['plain_ms']:.1f} "
+              f"ms; uniform/plain {r['uniform_ratio']:.2f}, fair/(13 plain) "
+              f"{r['fair_ratio']:.2f}")
+    print(f"host overhead per step (batch 1): {report['step_ratios'][1]['host_overhead_ms']:.1f} ms")
+    e = report["evaluator"]
+    print(f"Evaluator: first score {e['first_score_s']:.1f} s after loading, later scores "
+          f"{e['later_score_s']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+"""The allowed values of the library's named settings, in one light module (no
+TensorFlow), so the library checks them and the command line offers them as choices
+without loading TensorFlow."""
+
+OPTIMIZERS = ("sgd", "rmsprop")  # scarlet_tf.optimizers
+SAMPLERS = ("uniform", "fair")  # scarlet_tf.samplers
+STABILIZERS = ("learnable", "none")  # scarlet_tf.supernet
+STABILIZER_INITS = ("identity", "he_normal", "glorot_uniform")  # scarlet_tf.blocks
+DECAYS = ("cosine", "exponential")  # scarlet_tf.subnet_training
+DEFAULT_RECAL_BATCHES = 20  # x 64 images: about 1.3k, the whole digits train split
