@@ -33,20 +33,16 @@ def evaluate(arch, supernet_dir, dataset, recal_batches, batch_size, split, as_j
 
 
 def evaluate_arch(arch, supernet_dir, dataset, recal_batches, batch_size, split) -> dict:
-    from scarlet_tf.checkpoints import dataset_of
     from scarlet_tf.cost_model import costs
-    from scarlet_tf.evaluation import Evaluator
+    from scarlet_tf.rundir import SupernetRun
     from scarlet_tf.space import resolve_arch
-    from scarlet_tf.supernet import Supernet
 
     arch = resolve_arch(arch)
     if recal_batches < 1:
         raise click.BadParameter("must be >= 1", param_hint="--recal-batches")
-    supernet = Supernet.load(supernet_dir)
-    supernet.space.encode(arch)
-    evaluator = Evaluator(supernet, dataset or dataset_of(supernet_dir), split=split,
-                          recal_batches=recal_batches, batch_size=batch_size)
-    cost = costs(arch, supernet.space)
+    run = SupernetRun(supernet_dir)
+    cost = costs(arch, run.space)
+    evaluator = run.evaluator(dataset, split=split, recal_batches=recal_batches,
+                              batch_size=batch_size)
     return {"arch": str(arch), **evaluator.score(arch), "madds": cost.madds,
             "params": cost.params, "split": split}
-

@@ -66,6 +66,7 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
     """Convert ARCH to TFLite, check ops and parity against Keras, time it; writes OUT and OUT.json."""
     from scarlet_tf import export
     from scarlet_tf.cost_model import costs
+    from scarlet_tf.rundir import SupernetRun
 
     if sum((weights is not None, supernet is not None, random_init)) != 1:
         raise ScarletError("give exactly one of --weights, --supernet, --random-init")
@@ -73,7 +74,8 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
         raise ScarletError(f"--parity-images must be >= 1, got {parity_images}")
     arch = resolve_arch(arch)
     space = get_space(space, width=width, num_classes=num_classes, input_size=input_size)
-    model, space = export.model_for(arch, space, weights=weights, supernet=supernet)
+    run = SupernetRun(supernet) if supernet is not None else None
+    model, space = export.model_for(arch, space, weights=weights, supernet=run)
     total = costs(arch, space)
     metadata = {"arch": str(arch), "space": space.describe(), "madds": total.madds,
                 "params": total.params}

@@ -31,14 +31,11 @@ class Size(click.ParamType):
             self.fail(str(err), param, ctx)
 
 
-def build_problem(supernet, objectives, weights, max_madds, max_params, max_latency_ms,
+def build_problem(space, objectives, weights, max_madds, max_params, max_latency_ms,
                   latency_table):
-    """The SearchProblem of a supernet run directory; fails fast on impossible requests."""
+    """The SearchProblem of a supernet run's space; fails fast on impossible requests."""
     from scarlet_tf.search import SearchProblem
-    from scarlet_tf.space import get_space
-    from scarlet_tf.supernet import read_settings
 
-    space = get_space(**read_settings(supernet)["space"])
     table = None
     if latency_table is not None:
         from scarlet_tf.latency import LatencyTable
@@ -87,18 +84,17 @@ def search(supernet, out, objectives, weights, max_madds, max_params, max_latenc
            latency_table, population, generations, seed, dataset, recal_batches, max_images,
            overwrite):
     """Search the supernet's space with NSGA-II (a keras-tuner oracle) under constraints."""
-    problem = build_problem(supernet, objectives, weights, max_madds, max_params,
+    from scarlet_tf.rundir import SupernetRun
+
+    run = SupernetRun(supernet)
+    problem = build_problem(run.space, objectives, weights, max_madds, max_params,
                             max_latency_ms, latency_table)
     for line in problem.idle_limits():
         click.echo(f"note: {line}")
-    from scarlet_tf.checkpoints import dataset_of
-    from scarlet_tf.evaluation import Evaluator
     from scarlet_tf.search import run_search
     from scarlet_tf.search.report import best_record
-    from scarlet_tf.supernet import Supernet
 
-    evaluator = Evaluator(Supernet.load(supernet), dataset or dataset_of(supernet),
-                          recal_batches=recal_batches, max_images=max_images)
+    evaluator = run.evaluator(dataset, recal_batches=recal_batches, max_images=max_images)
     click.echo("scoring candidates with inherited weights (the first trial traces the "
                "evaluation once for all: minutes for a full 13-choice space)")
     records = run_search(problem, evaluator.score, out, population=population,

@@ -72,14 +72,6 @@ def dataset_option(command):
                         help=f"{DATASET_HELP} [default: the supernet's]")(command)
 
 
-def load_supernet(directory, dataset):
-    """(supernet, dataset spec), the dataset defaulting to the one it was trained on."""
-    from scarlet_tf.checkpoints import dataset_of
-    from scarlet_tf.supernet import Supernet
-
-    return Supernet.load(directory), dataset or dataset_of(directory)
-
-
 @click.command()
 @supernet_option
 @click.option("--truth", required=True, multiple=True, type=click.Path(exists=True),
@@ -94,19 +86,21 @@ def load_supernet(directory, dataset):
 def rank(supernet_dir, truth, out, dataset, recal_batches, max_images, top_k):
     """Rank correlation of supernet scores with stand-alone accuracies."""
     from scarlet_tf.checkpoints import write_json
-    from scarlet_tf.evaluation import Evaluator
     from scarlet_tf.ranking import rank_report, read_truth, scatter_plot, write_truth
+    from scarlet_tf.rundir import SupernetRun
 
     pairs = read_truth(truth)
-    supernet, dataset = load_supernet(supernet_dir, dataset)
-    evaluator = Evaluator(supernet, dataset, recal_batches=recal_batches, max_images=max_images)
+    run = SupernetRun(supernet_dir)
+    dataset = dataset or run.dataset
+    evaluator = run.evaluator(dataset, recal_batches=recal_batches, max_images=max_images)
     report = rank_report(evaluator, pairs, top_k)
-    out = Path(out or Path(supernet_dir) / "rank")
+    out = Path(out or run.directory / "rank")
     out.mkdir(parents=True, exist_ok=True)
+    stabilizer = run.settings["stabilizer"]
     write_json(out / "rank.json", {"supernet": str(supernet_dir), "dataset": dataset,
-                                   "stabilizer": supernet.settings["stabilizer"], **report})
+                                   "stabilizer": stabilizer, **report})
     write_truth(pairs, out / "truth.csv")
-    scatter_plot(report, out / "rank.png", supernet.settings["stabilizer"])
+    scatter_plot(report, out / "rank.png", stabilizer)
     s = report["statistics"]
     click.echo(f"n={s['n']} kendall_tau={s['kendall_tau']} spearman_rho={s['spearman_rho']} "
                f"pearson_r={s['pearson_r']} top{s['top_k']}_overlap={s['top_k_overlap']}; "
@@ -129,16 +123,17 @@ def analyze(supernet_dir, layer, out, dataset, batch_size, prefix_seed, recal_ba
     from scarlet_tf import data
     from scarlet_tf.analysis import feature_consistency, heatmap, skippable_layer
     from scarlet_tf.checkpoints import write_json
-    from scarlet_tf.evaluation import Evaluator
+    from scarlet_tf.rundir import SupernetRun
 
-    supernet, dataset = load_supernet(supernet_dir, dataset)
-    skippable_layer(supernet.space, layer)
+    run = SupernetRun(supernet_dir)
+    dataset = dataset or run.dataset
+    skippable_layer(run.space, layer)
     images, _ = next(iter(data.load(dataset, "search", batch_size=batch_size,
-                                    image_size=supernet.space.input_size)[0]))
-    evaluator = Evaluator(supernet, dataset, recal_batches=recal_batches,
-                          batch_size=batch_size, max_images=1) if recal_batches else None
-    report = feature_consistency(supernet, images, layer, prefix_seed, evaluator)
-    out = Path(out or Path(supernet_dir) / "analysis")
+                                    image_size=run.space.input_size)[0]))
+    evaluator = run.evaluator(dataset, recal_batches=recal_batches, batch_size=batch_size,
+                              max_images=1) if recal_batches else None
+    report = feature_consistency(run.supernet, images, layer, prefix_seed, evaluator)
+    out = Path(out or run.directory / "analysis")
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / f"layer{layer:02d}.json", {"supernet": str(supernet_dir), **report})
     heatmap(report, out / f"layer{layer:02d}.png")

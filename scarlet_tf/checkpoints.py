@@ -14,6 +14,9 @@ Layout of ``--out DIR``::
 killed at any moment leaves a state that points to a loadable checkpoint. A checkpoint
 damaged later (a truncated copy, a full disk) is skipped with one warning for the newest
 one that loads; a damaged ``checkpoints/checkpoint`` index is rebuilt from the files.
+
+This module writes the directory (for the trainer) and holds the checkpoint format;
+:class:`scarlet_tf.rundir.SupernetRun` is the one reader of a finished or running run.
 """
 
 from __future__ import annotations
@@ -200,23 +203,3 @@ def _index_is_sound(index: Path) -> bool:
         return False
     return bool(lines) and all(_INDEX_LINE.match(line.strip()) for line in lines if line.strip())
 
-
-def dataset_of(directory) -> str:
-    """The dataset spec a run in ``directory`` was trained on."""
-    config = read_json(Path(directory) / "config.json")
-    if config is None:
-        raise ScarletError(f"{directory} is not a run directory (no config.json)")
-    return config["config"]["dataset"]
-
-
-def restore_supernet(directory: Path):
-    """Rebuild a run's supernet from its config and load its latest weights."""
-    from scarlet_tf.supernet import Supernet, read_settings
-
-    supernet = Supernet.from_settings(read_settings(directory))
-    state = read_state(directory / "state.json")
-    if state is None:
-        raise ScarletError(f"{directory} has no finished checkpoint yet")
-    restore_newest(tf.train.Checkpoint(weights=weight_map(supernet)), directory / "checkpoints",
-                   state.get("checkpoint"), partial=True)
-    return supernet

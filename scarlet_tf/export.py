@@ -23,17 +23,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 from tensorflow.lite.python import schema_py_generated as schema
-from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+from tensorflow.python.framework.convert_to_constants import (
+    convert_variables_to_constants_v2,
+)
 
 from scarlet_tf import data
-from scarlet_tf.checkpoints import dataset_of
 from scarlet_tf.cost_model import costs
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.evaluation import Evaluator
-from scarlet_tf.folding import extract_subnet
 from scarlet_tf.models import build_model
 from scarlet_tf.quiet import native_stderr
-from scarlet_tf.supernet import Supernet
+from scarlet_tf.rundir import SupernetRun
+from scarlet_tf.space import Architecture, SearchSpace
 from scarlet_tf.timing import benchmark
 
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
@@ -304,13 +304,14 @@ def load_keras(path: str | os.PathLike) -> keras.Model:
         raise ScarletError(f"cannot load {path} as a .keras model: {str(err).splitlines()[0]}") from None
 
 
-def model_for(arch, space, *, weights=None, supernet=None) -> tuple[keras.Model, object]:
+def model_for(arch: Architecture, space: SearchSpace, *, weights: str | os.PathLike | None = None,
+              supernet: SupernetRun | None = None) -> tuple[keras.Model, SearchSpace]:
     """The plain Keras model of ``arch`` and its SearchSpace: loaded from a ``.keras``
-    file (in ``space``), extracted from a supernet run folder (in the supernet's own
-    space, BatchNorm recalibrated on its dataset, stabilizers folded), or freshly
-    initialized in ``space`` when neither is given."""
+    file ``weights`` (in ``space``), extracted from a supernet run (in the run's own
+    space, BatchNorm recalibrated on its dataset, stabilizers folded:
+    :meth:`SupernetRun.subnet`), or freshly initialized in ``space`` when neither is given."""
     if supernet is not None:
-        return _from_supernet(arch, supernet)
+        return supernet.subnet(arch), supernet.space
     if weights is None:
         return build_model(arch, space), space
     model = load_keras(weights)
@@ -321,10 +322,3 @@ def model_for(arch, space, *, weights=None, supernet=None) -> tuple[keras.Model,
                            f" {arch} in {space.name} (width {space.width}) has {expected} and "
                            f"{space.input_size}px: pass the matching --space/--width/--input-size")
     return model, space
-
-
-def _from_supernet(arch, folder):
-    supernet = Supernet.load(folder)
-    evaluator = Evaluator(supernet, dataset_of(folder), max_images=1)
-    return extract_subnet(supernet, arch, fold_stabilizers=True, evaluator=evaluator), \
-        supernet.space

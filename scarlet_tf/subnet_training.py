@@ -36,6 +36,7 @@ from scarlet_tf.errors import ScarletError
 from scarlet_tf.evaluation import recalibrate_batch_norms
 from scarlet_tf.models import build_model
 from scarlet_tf.names import DECAYS, DEFAULT_RECAL_BATCHES
+from scarlet_tf.rundir import SupernetRun
 from scarlet_tf.space import get_space, resolve_arch
 from scarlet_tf.training import TrainingConfig, raise_failed
 
@@ -133,12 +134,10 @@ class SubnetRun:
         self.arch = resolve_arch(config.arch)
         self.strategy = strategy or make_strategy(config.replicas)
         self.info = data.info(config.dataset)
-        self.supernet = None
+        self.source = None  # the SupernetRun whose weights start the model
         if config.init_from_supernet:
-            from scarlet_tf.supernet import Supernet
-
-            self.supernet = Supernet.load(config.init_from_supernet)
-            self.space = self.supernet.space
+            self.source = SupernetRun(config.init_from_supernet)
+            self.space = self.source.space
         else:
             self.space = get_space(config.space, width=config.width, input_size=config.input_size,
                                    num_classes=self.info.num_classes)
@@ -180,15 +179,11 @@ class SubnetRun:
         return model
 
     def _inherited_weights(self):
-        """(kept stabilizers?, weights) extracted from the supernet, or None."""
-        if self.supernet is None:
+        """(kept stabilizers?, weights) of the supernet's recalibrated, folded subnet
+        (:meth:`SupernetRun.subnet`), or None when training from scratch."""
+        if self.source is None:
             return None
-        from scarlet_tf.evaluation import Evaluator
-        from scarlet_tf.folding import extract_subnet
-
-        evaluator = Evaluator(self.supernet, self.config.dataset, max_images=1)
-        subnet = extract_subnet(self.supernet, self.arch, fold_stabilizers=True,
-                                evaluator=evaluator)
+        subnet = self.source.subnet(self.arch, dataset=self.config.dataset)
         kept = any(layer.name.endswith("_stabilizer") for layer in subnet.layers)
         return kept, subnet.get_weights()
 

@@ -9,9 +9,6 @@ unselected choices are neither computed nor held in the graph.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import keras
 import numpy as np
 from keras import layers
@@ -159,22 +156,7 @@ class Supernet(keras.Model):
         return cls(space, settings["stabilizer"], settings["stabilizer_init"],
                    settings.get("dropout", 0.0), settings.get("zero_init_residual", False))
 
-    @classmethod
-    def load(cls, directory) -> Supernet:
-        """Load the latest checkpoint of a ``train-supernet`` output directory."""
-        from scarlet_tf.checkpoints import restore_supernet
-
-        return restore_supernet(Path(directory))
-
     def shared_weights(self) -> list:
         """Trainable variables every path uses (stem and head)."""
         return self.stem.trainable_weights + self.head.trainable_weights
 
-
-def read_settings(directory) -> dict:
-    """The supernet settings stored in ``directory/config.json``."""
-    path = Path(directory) / "config.json"
-    if not path.is_file():
-        raise ScarletError(f"{directory} is not a supernet directory (no config.json); "
-                           "give the --out of a train-supernet run")
-    return json.loads(path.read_text())["supernet"]

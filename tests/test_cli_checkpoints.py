@@ -12,8 +12,9 @@ import pytest
 import tensorflow as tf
 
 from scarlet_tf import ScarletError
-from scarlet_tf.checkpoints import RunCheckpoint, restore_supernet, weight_map
-from scarlet_tf.supernet import Supernet, read_settings
+from scarlet_tf.checkpoints import RunCheckpoint, weight_map
+from scarlet_tf.rundir import SupernetRun
+from scarlet_tf.supernet import Supernet
 
 SCRIPT = str(Path(sys.executable).with_name("scarlet-tf"))
 TRAIN = ["--width", "0.25", "--choices", "e3k3se,skip", "--epochs", "2", "--steps-per-epoch",
@@ -55,7 +56,7 @@ def saved_weights(run, name):
 def test_truncated_newest_checkpoint_loads_the_previous_one(run):
     truncate(run, "ckpt-2")
     with pytest.warns(UserWarning, match=r"damaged checkpoint .*ckpt-2 .*loaded ckpt-1"):
-        supernet = restore_supernet(run)
+        supernet = SupernetRun(run).supernet
     expected = saved_weights(run, "ckpt-1")
     for key, variable in weight_map(supernet).items():
         assert np.array_equal(np.array(variable), expected(key)), key
@@ -63,7 +64,7 @@ def test_truncated_newest_checkpoint_loads_the_previous_one(run):
 
 def test_resume_state_follows_the_checkpoint_it_loads(run):
     truncate(run, "ckpt-2")
-    checkpoint = RunCheckpoint(run, weights=weight_map(Supernet.from_settings(read_settings(run))))
+    checkpoint = RunCheckpoint(run, weights=weight_map(Supernet.from_settings(SupernetRun(run).settings)))
     with pytest.warns(UserWarning, match="damaged checkpoint"):
         state = checkpoint.restore()
     assert state["checkpoint"] == "ckpt-1" and state["step"] == 1
@@ -73,13 +74,13 @@ def test_no_loadable_checkpoint_is_an_error(run):
     truncate(run, "ckpt-1")
     truncate(run, "ckpt-2")
     with pytest.raises(ScarletError, match="no loadable checkpoint in .*ckpt-2 .*ckpt-1"):
-        restore_supernet(run)
+        _ = SupernetRun(run).supernet
 
 
 def test_damaged_state_file_uses_the_newest_checkpoint(run):
     (run / "state.json").write_text('{"step": 2, "check')
     with pytest.warns(UserWarning, match="damaged run state"):
-        restore_supernet(run)
+        _ = SupernetRun(run).supernet
 
 
 def test_eval_cli_warns_once_and_scores(run):

@@ -50,11 +50,11 @@ def test_truth_from_csv_and_run_dirs(tmp_path):
 
 def test_rank_command_writes_report_and_plot(tiny_supernet_dir, tmp_path):
     from click.testing import CliRunner
-
     from cli.main import cli
-    from scarlet_tf.supernet import Supernet
 
-    space = Supernet.load(tiny_supernet_dir).space
+    from scarlet_tf.rundir import SupernetRun
+
+    space = SupernetRun(tiny_supernet_dir).space
     truth = [(str(space.sample(seed)), 0.1 * seed) for seed in range(4)]
     write_truth(truth, tmp_path / "truth.csv")
     result = CliRunner().invoke(cli, [

@@ -195,7 +195,8 @@ def test_search_with_the_supernet_evaluator(tmp_path):
 def supernet_dir(tmp_path):
     """A directory with only the config.json of a scarlet-cifar supernet run."""
     settings = {"space": get_space(**SPACE).describe()}
-    (tmp_path / "config.json").write_text(json.dumps({"config": {}, "supernet": settings}))
+    config = {"config": {"dataset": "digits"}, "supernet": settings}
+    (tmp_path / "config.json").write_text(json.dumps(config))
     return tmp_path
 
 

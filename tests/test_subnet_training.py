@@ -75,13 +75,13 @@ def test_resume_after_kill_result_and_refused_change(tmp_path):
 
 
 def test_init_from_supernet_starts_from_its_weights(tiny_supernet_dir, tmp_path):
+    from scarlet_tf.rundir import SupernetRun
     from scarlet_tf.subnet_training import SubnetConfig, SubnetRun
-    from scarlet_tf.supernet import Supernet
 
     arch = SHALLOW.replace("e3k3", "e3k3se")
     run = SubnetRun(SubnetConfig(arch=arch, out=str(tmp_path), width=1.0,
                                  init_from_supernet=str(tiny_supernet_dir)))
-    supernet = Supernet.load(tiny_supernet_dir)
+    supernet = SupernetRun(tiny_supernet_dir).supernet
     assert run.space == supernet.space  # width 0.25 and choices from the supernet
     model = run.build()
     inherited = model.get_layer("classifier").get_weights()

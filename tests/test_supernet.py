@@ -188,9 +188,9 @@ def test_resume_after_kill_and_refuse_changed_config(tmp_path):
     assert changed.returncode == 2 and "different configuration (lr differ)" in changed.stderr
     assert json.loads((out / "state.json").read_text()) == state
 
-    from scarlet_tf.supernet import Supernet
+    from scarlet_tf.rundir import SupernetRun
 
-    supernet = Supernet.load(out)
+    supernet = SupernetRun(out).supernet
     assert supernet.settings["stabilizer"] == "none"
     assert supernet.settings["space"]["choices"] == "e3k3se,skip"
 
@@ -234,8 +234,9 @@ def test_two_workers_on_localhost(tmp_path):
 
 
 def test_checkpoint_round_trip_restores_every_weight(tmp_path):
-    """Every weight (choice blocks included) survives save and Supernet.load."""
+    """Every weight (choice blocks included) survives save and SupernetRun's load."""
     from scarlet_tf.checkpoints import RunCheckpoint, prepare_run_dir, weight_map
+    from scarlet_tf.rundir import SupernetRun
     from scarlet_tf.supernet import Supernet
 
     space = get_space("scarlet-cifar", width=0.25, choices="e3k3se,skip")
@@ -243,9 +244,9 @@ def test_checkpoint_round_trip_restores_every_weight(tmp_path):
     rng = np.random.default_rng(0)
     for variable in net.weights:
         variable.assign(rng.normal(size=variable.shape))
-    prepare_run_dir(tmp_path, {"x": 1}, False, {"supernet": net.settings})
+    prepare_run_dir(tmp_path, {"dataset": "digits"}, False, {"supernet": net.settings})
     RunCheckpoint(tmp_path, weights=weight_map(net)).save(1, {"step": 1})
-    loaded = Supernet.load(tmp_path)
+    loaded = SupernetRun(tmp_path).supernet
     assert len(loaded.weights) == len(net.weights) > 300
     for a, b in zip(net.weights, loaded.weights):
         assert a.path == b.path and np.array_equal(np.array(a), np.array(b)), a.path
