@@ -14,7 +14,8 @@ def block_name(layer, choice) -> str:
 
 
 def build_model(arch, space: str | SearchSpace = "scarlet", num_classes: int | None = None,
-                input_shape: tuple | None = None, dropout: float = 0.0, *, width: float = 1.0,
+                input_shape: tuple | None = None, dropout: float = 0.0, *,
+                width: float | None = None,
                 stabilizers: bool = False, zero_init_residual: bool = False,
                 name: str | None = None) -> keras.Model:
     """Build the plain functional Keras model of ``arch``.
@@ -26,7 +27,9 @@ def build_model(arch, space: str | SearchSpace = "scarlet", num_classes: int | N
       num_classes: classifier width; defaults to the space's (1000 / 10).
       input_shape: ``(H, W, 3)`` with H == W; defaults to the space's input size.
       dropout: dropout rate before the classifier.
-      width: channel multiplier (ignored when ``space`` is a SearchSpace).
+      width: channel multiplier (default 1.0).
+        ``num_classes``, ``input_shape`` and ``width`` build the space from its name;
+        with a SearchSpace they are an error (the space already fixes them).
       stabilizers: keep each skip layer as an explicit stabilizer 1x1 convolution
         (``layerNN_skip_stabilizer``) instead of adding no layer at all.
       zero_init_residual: start each residual block as the identity (projection
@@ -36,9 +39,8 @@ def build_model(arch, space: str | SearchSpace = "scarlet", num_classes: int | N
     logits ``[B, num_classes]``.
     """
     arch = resolve_arch(arch)
-    if not isinstance(space, SearchSpace):
-        size = input_shape[0] if input_shape else None
-        space = get_space(space, width=width, num_classes=num_classes, input_size=size)
+    space = get_space(space, width=width, num_classes=num_classes,
+                      input_size=input_shape[0] if input_shape else None)
     inputs = keras.Input((space.input_size, space.input_size, 3), name="image")
     x = Stem(space).unroll(inputs)
     for layer, choice in zip(space.layers, arch.choices):

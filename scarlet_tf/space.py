@@ -46,7 +46,7 @@ class Choice:
         return f"e{self.expansion}k{self.kernel}" + ("se" if self.se else "")
 
     @classmethod
-    def parse(cls, token: str) -> "Choice":
+    def parse(cls, token: str) -> Choice:
         """Parse ``e3k7se``-style tokens or ``skip``; raises ValueError on anything else."""
         token = token.strip().lower()
         if token == "skip":
@@ -158,8 +158,11 @@ class SearchSpace:
     def num_choices(self) -> tuple[int, ...]:
         return tuple(len(layer.choices) for layer in self.layers)
 
-    def encode(self, arch: "Architecture") -> tuple[int, ...]:
+    def encode(self, arch: Architecture) -> tuple[int, ...]:
         """The integer path of ``arch``: each layer's index into its ``choices``."""
+        if not isinstance(arch, Architecture):
+            raise ScarletError(f"expected an Architecture, got {type(arch).__name__} "
+                               f"{arch!r:.60}; parse names and strings with resolve_arch")
         path = []
         for layer, choice in zip(self.layers, arch.choices):
             if choice not in layer.choices:
@@ -169,11 +172,11 @@ class SearchSpace:
             path.append(layer.choices.index(choice))
         return tuple(path)
 
-    def decode(self, path) -> "Architecture":
+    def decode(self, path) -> Architecture:
         """The architecture of an integer path (one index per layer)."""
         return Architecture(tuple(layer.choices[int(i)] for layer, i in zip(self.layers, path)))
 
-    def sample(self, seed=None) -> "Architecture":
+    def sample(self, seed=None) -> Architecture:
         """A uniformly sampled architecture; ``seed`` is an int or a numpy Generator."""
         rng = np.random.default_rng(seed)
         return self.decode([rng.integers(n) for n in self.num_choices])
@@ -216,20 +219,32 @@ def parse_choice_set(tokens) -> tuple[Choice, ...]:
     return tuple(c for c in ALL_CHOICES if c in chosen)
 
 
-def get_space(name: str | SearchSpace = "scarlet", *, width: float = 1.0,
+def get_space(name: str | SearchSpace = "scarlet", *, width: float | None = None,
               num_classes: int | None = None, input_size: int | None = None,
               choices=None) -> SearchSpace:
     """Build a search space by name.
 
     ``scarlet`` is the paper's ImageNet space (224x224, stem stride 2, 1000 classes);
     ``scarlet-cifar`` has the same layers and choices with stem and first stage at
-    stride 1, so 32x32 inputs end at 4x4 (10 classes). ``width`` scales every channel
-    count (stem, separable block, stages and head), rounded to multiples of 8.
-    ``choices`` restricts every layer to a subset of the 13 candidates (tokens, e.g.
+    stride 1, so 32x32 inputs end at 4x4 (10 classes). ``width`` (default 1.0) scales
+    every channel count (stem, separable block, stages and head), rounded to multiples
+    of 8. ``choices`` restricts every layer to a subset of the 13 candidates (tokens, e.g.
     ``"e3k3,e6k5se,skip"``): a smaller supernet that traces and trains faster.
+
+    A :class:`SearchSpace` is returned as it is; giving it together with ``width``,
+    ``num_classes``, ``input_size`` or ``choices`` is an error (they build a space from a
+    name; for a variant of a space use ``get_space(**{**space.describe(), "width": w})``).
     """
     if isinstance(name, SearchSpace):
+        given = [key for key, value in (("width", width), ("num_classes", num_classes),
+                                        ("input_size", input_size), ("choices", choices))
+                 if value is not None]
+        if given:
+            raise ScarletError(f"{', '.join(given)} given with a SearchSpace ({name.name}, "
+                               f"width {name.width}); they apply to a space name only: pass "
+                               f"the name, or rebuild with get_space(**space.describe(), ...)")
         return name
+    width = 1.0 if width is None else width
     if name not in _SPACES:
         raise ScarletError(f"unknown search space {name!r}; allowed: {', '.join(_SPACES)}")
     if not width > 0:
@@ -278,7 +293,7 @@ class Architecture:
                     f"(layers {_unskippable_numbers()} cannot skip); use {ALLOWED_TOKENS}")
 
     @classmethod
-    def parse(cls, text: str) -> "Architecture":
+    def parse(cls, text: str) -> Architecture:
         """Parse a canonical string (``e3k7,e6k5,...``) or a named model (``scarlet-a``)."""
         text = NAMED.get(text.strip().lower(), text.strip())
         tokens = text.split(",")
@@ -298,12 +313,12 @@ class Architecture:
         return cls(tuple(choices))
 
     @classmethod
-    def random(cls, seed=None) -> "Architecture":
+    def random(cls, seed=None) -> Architecture:
         """A uniformly sampled architecture of the full space (all 13 choices)."""
         return get_space("scarlet").sample(seed)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Architecture":
+    def load(cls, path: str | os.PathLike) -> Architecture:
         """Read a JSON file holding ``{"arch": "..."}`` (other keys are ignored)."""
         try:
             data = json.loads(Path(path).read_text())
@@ -342,7 +357,7 @@ NAMED = {
 }
 
 
-def resolve_arch(spec: "str | os.PathLike | Architecture") -> Architecture:
+def resolve_arch(spec: str | os.PathLike | Architecture) -> Architecture:
     """Accept an Architecture, a named model, a canonical string or a JSON file path."""
     if isinstance(spec, Architecture):
         return spec

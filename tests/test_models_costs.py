@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from scarlet_tf import Architecture, costs, get_space
+from scarlet_tf import Architecture, ScarletError, costs, get_space
 from scarlet_tf.models import build_model
 
 PAPER = {"scarlet-a": (365e6, 6.7e6), "scarlet-b": (329e6, 6.5e6), "scarlet-c": (280e6, 6.0e6)}
@@ -73,6 +73,17 @@ def test_forward_shapes_classes_and_dropout():
     assert big.output_shape == (None, 1000)
     assert costs("scarlet-a", input_size=160).madds == graph_madds(big)
 
+
+
+def test_space_object_with_build_options_is_refused():
+    space = get_space("scarlet-cifar", width=0.25)
+    for options in ({"width": 0.5}, {"num_classes": 7}, {"input_shape": (64, 64, 3)}):
+        with pytest.raises(ScarletError, match="given with a SearchSpace"):
+            build_model("scarlet-a", space, **options)
+        if "input_shape" not in options:
+            with pytest.raises(ScarletError, match="given with a SearchSpace"):
+                costs("scarlet-a", space, **options)
+    assert build_model("scarlet-a", space).output_shape == (None, 10)
 
 def test_residual_adds_exactly_where_stride_one_and_channels_kept():
     arch = Architecture.parse("scarlet-a")

@@ -103,3 +103,22 @@ def test_json_save_load_and_resolve(tmp_path):
 def test_unknown_space_lists_allowed():
     with pytest.raises(ScarletError, match="allowed: scarlet, scarlet-cifar"):
         get_space("imagenet")
+
+
+def test_options_with_a_space_object_are_an_error_not_ignored():
+    space = get_space("scarlet-cifar", width=0.5)
+    assert get_space(space) is space
+    for options in ({"width": 0.25}, {"width": 1.0}, {"num_classes": 7}, {"input_size": 64},
+                    {"choices": "e3k3,skip"}):
+        with pytest.raises(ScarletError, match=f"{next(iter(options))} given with a SearchSpace "
+                                               r"\(scarlet-cifar, width 0.5\)"):
+            get_space(space, **options)
+    wider = get_space(**{**space.describe(), "width": 0.25})
+    assert wider.name == "scarlet-cifar" and wider.width == 0.25
+
+
+def test_encode_takes_an_architecture_not_a_string():
+    space = get_space("scarlet")
+    with pytest.raises(ScarletError, match="expected an Architecture, got str 'scarlet-a'"):
+        space.encode("scarlet-a")
+    assert space.encode(resolve_arch("scarlet-a")) == space.encode(Architecture.parse("scarlet-a"))
