@@ -8,16 +8,20 @@ import click
 
 from scarlet_tf.android import DELEGATES, AdbRunner, parse_benchmark_output
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.names import QUANTIZATIONS
 from scarlet_tf.space import get_space, resolve_arch
 from scarlet_tf.timing import HostRunner
 
 from .options import space_options
 
+threads_option = click.option("--threads", type=int, default=1, show_default=True,
+                              help="CPU threads for timing.")
+
 
 def runner_options(command):
     """``--threads/--runs/--warmup`` and the Android ``--adb`` options."""
     for option in reversed([
-        click.option("--threads", type=int, default=1, show_default=True, help="CPU threads."),
+        threads_option,
         click.option("--runs", type=int, default=50, show_default=True, help="Timed runs."),
         click.option("--warmup", type=int, default=10, show_default=True, help="Untimed runs first."),
         click.option("--adb", "adb_serial", is_flag=False, flag_value="", default=None,
@@ -52,13 +56,13 @@ def make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, c
 @click.option("--supernet", type=click.Path(file_okay=False), help="Supernet checkpoint folder.")
 @click.option("--random-init", is_flag=True, help="Export freshly initialized weights.")
 @space_options()
-@click.option("--quantize", type=click.Choice(("none", "float16", "dynamic", "int8")),
+@click.option("--quantize", type=click.Choice(QUANTIZATIONS),
               default="none", show_default=True)
 @click.option("--int8-io", is_flag=True, help="int8 model input and output (with --quantize int8).")
 @click.option("--representative-data", default="digits", show_default=True,
               help="Dataset for int8 calibration and parity: digits, a folder, an archive, tfds:NAME.")
 @click.option("--parity-images", type=int, default=200, show_default=True)
-@click.option("--threads", type=int, default=1, show_default=True, help="Host latency threads.")
+@threads_option
 @click.option("--out", type=click.Path(dir_okay=False), default="model.tflite", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def export_tflite(arch, weights, supernet, random_init, space, width, num_classes, input_size,

@@ -15,14 +15,14 @@ import tensorflow as tf
 from keras import layers
 
 from scarlet_tf import data
+from scarlet_tf.models import nested_layers
 from scarlet_tf.names import DEFAULT_RECAL_BATCHES
 from scarlet_tf.space import resolve_arch
 
 
 def batch_norms(model) -> list[layers.BatchNormalization]:
     """Every BatchNormalization layer inside ``model`` (nested layers included)."""
-    return [l for l in model._flatten_layers(include_self=False, recursive=True)
-            if isinstance(l, layers.BatchNormalization)]
+    return [l for l in nested_layers(model) if isinstance(l, layers.BatchNormalization)]
 
 
 class Evaluator:

@@ -31,12 +31,11 @@ from scarlet_tf import data
 from scarlet_tf.cost_model import costs
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.models import build_model
+from scarlet_tf.names import QUANTIZATIONS
 from scarlet_tf.quiet import native_stderr
 from scarlet_tf.rundir import SupernetRun
 from scarlet_tf.space import Architecture, SearchSpace
 from scarlet_tf.timing import benchmark
-
-QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 
 # quantize -> (max |logit difference| / max |Keras logit|, min top-1 agreement,
 # max top-1 accuracy drop in points of [0, 1]; None where not checked)

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from scarlet_tf.models import block_name, build_model
+from scarlet_tf.models import block_name, build_model, nested_layers
 from scarlet_tf.space import resolve_arch
 
 MAX_CONDITION = 1e4  # stabilizer products worse than this are kept, not inverted
@@ -72,7 +72,7 @@ def _extract(supernet, arch, fold, name):
 
 def _copy_weights(supernet, model) -> None:
     """Copy every weighted layer of ``model`` from the supernet layer of the same name."""
-    source = {l.name: l for l in supernet._flatten_layers(include_self=False, recursive=True)}
+    source = {layer.name: layer for layer in nested_layers(supernet)}
     for layer in model.layers:
         if layer.weights:
             layer.set_weights(source[layer.name].get_weights())

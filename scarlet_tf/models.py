@@ -8,6 +8,17 @@ from scarlet_tf.blocks import Head, MBConv, Stem, stabilizer
 from scarlet_tf.space import SearchSpace, get_space, resolve_arch
 
 
+def nested_layers(layer: keras.Layer) -> list[keras.Layer]:
+    """Every layer inside ``layer``, depth first (nested layers included, itself not).
+
+    KERAS PRIVATE API, the one place scarlet_tf uses one: Keras 3 has no public
+    recursive iterator over the sublayers of a subclassed layer (``Model.layers`` lists
+    only the direct children, and plain layers have none), so this wraps
+    ``Layer._flatten_layers``; if a Keras release drops it, only this function changes.
+    """
+    return list(layer._flatten_layers(include_self=False, recursive=True))
+
+
 def block_name(layer, choice) -> str:
     """Name prefix of a searchable layer's block, e.g. ``layer07_e3k7se``."""
     return f"{layer.name}_{choice.token}"

@@ -7,4 +7,5 @@ SAMPLERS = ("uniform", "fair")  # scarlet_tf.samplers
 STABILIZERS = ("learnable", "none")  # scarlet_tf.supernet
 STABILIZER_INITS = ("identity", "he_normal", "glorot_uniform")  # scarlet_tf.blocks
 DECAYS = ("cosine", "exponential")  # scarlet_tf.subnet_training
+QUANTIZATIONS = ("none", "float16", "dynamic", "int8")  # scarlet_tf.export
 DEFAULT_RECAL_BATCHES = 20  # x 64 images: about 1.3k, the whole digits train split
