@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "build_model": "scarlet_tf.models",
     "Supernet": "scarlet_tf.supernet",
+    "SupernetRun": "scarlet_tf.rundir",
     "SupernetConfig": "scarlet_tf.training",
     "train_supernet": "scarlet_tf.training",
     "Evaluator": "scarlet_tf.evaluation",
