@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from scarlet_tf.evaluation import Evaluator
 from scarlet_tf.folding import extract_subnet
-from scarlet_tf.supernet import Supernet
+from scarlet_tf.rundir import SupernetRun
 
 
 def rss_mb() -> float:
@@ -48,7 +48,7 @@ def main():
     parser.add_argument("--images", type=int, default=256)
     args = parser.parse_args()
 
-    supernet = Supernet.load(args.supernet)
+    supernet = SupernetRun(args.supernet).supernet
     space = supernet.space
     evaluator = Evaluator(supernet, recal_batches=args.recal_batches, max_images=args.images)
     evaluator.score(space.sample(0))  # trace

@@ -70,11 +70,11 @@ def compare(name, problem, make_scorer, seeds, population, generations, work) ->
 
 def trained_supernet(out: Path):
     """A supernet trained briefly on digits (reused when ``out`` already holds it)."""
-    from scarlet_tf.supernet import Supernet
+    from scarlet_tf.rundir import SupernetRun
     from scarlet_tf.training import SupernetConfig, train_supernet
 
     train_supernet(SupernetConfig(out=str(out), **SUPERNET), verbose=False)
-    return Supernet.load(out)
+    return SupernetRun(out).supernet
 
 
 def main(argv=None) -> None:

@@ -4,17 +4,18 @@ Two kinds of measurement, printed as one table and written to ``--out`` (JSON):
 
 1. As a user meets it: the installed ``scarlet-tf train-supernet`` with the defaults
    (all 13 choices, digits, batch 32) in a fresh process under ``/usr/bin/time -v``,
-   per (space, width, replicas, sampler): wall seconds of a one-step run (start to exit:
-   import, build, trace, the step, one checkpoint save) and its peak resident memory;
-   with ``--warmup`` also a 201-step run, so (201-step wall - 1-step wall) is the time
-   of the first 200 steps after the first.
-2. In one process, side by side (scarlet-cifar): the supernet's steady step with a new
-   uniform path every step divided by the plain model's step of the same paths (same
-   SGD-with-Nesterov update, same batch); the fair step divided by 13 plain steps; the
-   host overhead per step (the same at batch 1, supernet minus plain); the Evaluator's
-   first score after loading and its later scores.
+   per (space, width, replicas, sampler): seconds from starting the command to its first
+   finished step (the progress bar's first update: import, build, trace, the step), wall
+   seconds of the whole one-step run (plus one checkpoint save and exit) and its peak
+   resident memory.
+2. In one process, side by side (scarlet-cifar, width 1.0): the supernet's steady step
+   with a new uniform path every step divided by the plain model's step of the same
+   paths (same SGD-with-Nesterov update, same batch); the fair step divided by 13 plain
+   steps; warm-up: the first ``--warmup-steps`` uniform steps (trace included) minus as
+   many steady steps; the host overhead per step (the same at batch 1, supernet minus
+   plain); the Evaluator's first score after loading and its later scores.
 
-    python bench/supernet_scale.py [--out results/supernet_scale.json] [--warmup]
+    python bench/supernet_scale.py [--out results/supernet_scale.json] [--warmup-steps 200]
         [--spaces scarlet-cifar,scarlet] [--widths 0.5,1.0] [--replicas 1,2]
 """
 
@@ -35,20 +36,28 @@ import numpy as np
 SCRIPT = str(Path(sys.executable).with_name("scarlet-tf"))
 
 
-def cli_run(space, width, replicas, sampler, steps, batch) -> dict:
-    """Wall seconds and peak RSS (GB) of ``train-supernet`` for ``steps`` steps."""
+def cli_run(space, width, replicas, sampler, batch) -> dict:
+    """Seconds to the first finished step, wall seconds and peak RSS (GB) of a one-step
+    ``train-supernet`` run."""
     with tempfile.TemporaryDirectory() as out:
         command = ["/usr/bin/time", "-v", SCRIPT, "train-supernet", "--out", out,
                    "--space", space, "--width", str(width), "--replicas", str(replicas),
-                   "--sampler", sampler, "--epochs", "1", "--steps-per-epoch", str(steps),
-                   "--batch-size", str(batch), "--save-every", "100000", "--quiet"]
+                   "--sampler", sampler, "--epochs", "1", "--steps-per-epoch", "1",
+                   "--batch-size", str(batch)]
         start = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first, seen = None, b""
+        while chunk := process.stdout.read1(4096):
+            seen += chunk
+            if first is None and b"/step" in seen:  # the progress bar after step 1
+                first = time.perf_counter() - start
+        stderr = process.stderr.read().decode()
         wall = time.perf_counter() - start
-    if result.returncode != 0:
-        return {"error": result.stderr.strip().splitlines()[-1]}
-    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)[1])
-    return {"wall_s": round(wall, 1), "peak_rss_gb": round(rss_kb / 2**20, 2)}
+    if process.wait() != 0:
+        return {"error": stderr.strip().splitlines()[-1]}
+    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)[1])
+    return {"first_step_s": round(first, 1), "wall_s": round(wall, 1),
+            "peak_rss_gb": round(rss_kb / 2**20, 2)}
 
 
 def timed(step, count: int, warmup: int = 3) -> float:
@@ -86,8 +95,9 @@ def plain_step(arch, space, batch):
     return lambda i: step().numpy()
 
 
-def step_ratios(width: float, batch_size: int, steps: int, paths: int) -> dict:
-    """Supernet / plain step times (uniform and fair) at ``batch_size``, scarlet-cifar."""
+def step_ratios(width: float, batch_size: int, steps: int, paths: int, warmup: int = 0) -> dict:
+    """Supernet / plain step times (uniform and fair) at ``batch_size``, scarlet-cifar;
+    with ``warmup``, also the first ``warmup`` uniform steps' excess over steady steps."""
     import tensorflow as tf
 
     from scarlet_tf.training import SupernetConfig, SupernetTrainer
@@ -102,6 +112,8 @@ def step_ratios(width: float, batch_size: int, steps: int, paths: int) -> dict:
         trainer.build()
         samples = [trainer.sampler.sample() for _ in range(max(paths, 4))]
         count = steps if sampler == "uniform" else max(3, steps // 13)
+        if warmup and sampler == "uniform":
+            result.update(first_steps(trainer, batch, warmup))
         result[f"{sampler}_ms"] = 1e3 * timed(
             lambda i, t=trainer, s=samples: t.step(*batch, s[i % len(s)], 0.01), count)
     space = trainer.space
@@ -112,6 +124,19 @@ def step_ratios(width: float, batch_size: int, steps: int, paths: int) -> dict:
     result["fair_ratio"] = result["fair_ms"] / (trainer.sampler.paths_per_step
                                                 * result["plain_ms"])
     return result
+
+
+def first_steps(trainer, batch, count: int) -> dict:
+    """Seconds of the first ``count`` steps of a fresh trainer (a new path each, trace
+    included) and their excess over ``count`` steady steps (median of the last quarter)."""
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        trainer.step(*batch, trainer.sampler.sample(), 0.01)
+        times.append(time.perf_counter() - start)
+    steady = float(np.median(times[-max(1, count // 4):]))
+    return {"warmup_steps": count, "warmup_s": sum(times), "first_step_s": times[0],
+            "warmup_excess_s": sum(times) - count * steady}
 
 
 def evaluator_times(width: float, candidates: int) -> dict:
@@ -136,8 +161,8 @@ def main():
     parser.add_argument("--widths", default="0.5,1.0")
     parser.add_argument("--replicas", default="1,2")
     parser.add_argument("--samplers", default="uniform,fair")
-    parser.add_argument("--warmup", action="store_true",
-                        help="also time the first 200 steps (scarlet-cifar only; minutes)")
+    parser.add_argument("--warmup-steps", type=int, default=200,
+                        help="time the first N uniform steps in process (0: skip)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=20, help="timed steps per ratio")
     args = parser.parse_args()
@@ -147,14 +172,11 @@ def main():
             map(int, args.replicas.split(",")), args.samplers.split(",")):
         batch = args.batch_size if space == "scarlet-cifar" else 8 * replicas
         row = {"space": space, "width": width, "replicas": replicas, "sampler": sampler,
-               "batch": batch, **cli_run(space, width, replicas, sampler, 1, batch)}
-        if args.warmup and space == "scarlet-cifar" and sampler == "uniform":
-            long = cli_run(space, width, replicas, sampler, 201, batch)
-            row["first_200_steps_s"] = round(long["wall_s"] - row["wall_s"], 1)
-            row["peak_rss_gb_201"] = long["peak_rss_gb"]
+               "batch": batch, **cli_run(space, width, replicas, sampler, batch)}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    ratios = [step_ratios(1.0, args.batch_size, args.steps, 3), step_ratios(1.0, 1, args.steps, 3)]
+    ratios = [step_ratios(1.0, args.batch_size, args.steps, 3, args.warmup_steps),
+              step_ratios(1.0, 1, args.steps, 3)]
     ratios[1]["host_overhead_ms"] = ratios[1]["uniform_ms"] - ratios[1]["plain_ms"]
     evaluation = evaluator_times(1.0, 5)
     report = {"cli_runs": rows, "step_ratios": ratios, "evaluator": evaluation}
@@ -165,13 +187,18 @@ def main():
 
 
 def print_table(report: dict) -> None:
-    print("\n| space | width | replicas | sampler | batch | 1-step run (s) | peak RSS (GB) "
-          "| first 200 steps (s) |")
+    print("\n| space | width | replicas | sampler | batch | start to first step (s) "
+          "| 1-step run (s) | peak RSS (GB) |")
     print("|---|---|---|---|---|---|---|---|")
     for r in report["cli_runs"]:
         print(f"| {r['space']} | {r['width']} | {r['replicas']} | {r['sampler']} | "
-              f"{r['batch']} | {r.get('wall_s', r.get('error'))} | {r.get('peak_rss_gb', '')} "
-              f"| {r.get('first_200_steps_s', '')} |")
+              f"{r['batch']} | {r.get('first_step_s', r.get('error'))} | {r.get('wall_s', '')} "
+              f"| {r.get('peak_rss_gb', '')} |")
+    first = report["step_ratios"][0]
+    if "warmup_s" in first:
+        print(f"\nfirst {first['warmup_steps']} uniform steps: {first['warmup_s']:.1f} s "
+              f"(first step {first['first_step_s']:.1f} s), excess over steady steps "
+              f"{first['warmup_excess_s']:.1f} s")
     for r in report["step_ratios"]:
         print(f"\nbatch {r['batch']}, width {r['width']}: supernet uniform "
               f"{r['uniform_ms']:.1f} ms, fair {r['fair_ms']:.1f} ms, plain {r['plain_ms']:.1f} "

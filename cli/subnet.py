@@ -139,6 +139,3 @@ def analyze(supernet_dir, layer, out, dataset, batch_size, prefix_seed, recal_ba
     heatmap(report, out / f"layer{layer:02d}.png")
     click.echo(json.dumps({k: report[k] for k in ("layer", "stabilizer", "skip_vs_others",
                                                   "among_others")}))
-
-
-COMMANDS = [train_subnet, rank, analyze]

@@ -60,6 +60,3 @@ def train_supernet(quiet, **settings):
         last = history[-1]
         click.echo(f"done: epoch {last['epoch']} loss {last['loss']:.4f} "
                    f"accuracy {last['accuracy']:.4f}; outputs in {settings['out']}")
-
-
-COMMANDS = [train_supernet]

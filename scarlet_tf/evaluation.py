@@ -18,6 +18,7 @@ from scarlet_tf import data
 from scarlet_tf.models import nested_layers
 from scarlet_tf.names import DEFAULT_RECAL_BATCHES
 from scarlet_tf.space import resolve_arch
+from scarlet_tf.switching import fast_first_run
 
 
 def batch_norms(model) -> list[layers.BatchNormalization]:
@@ -39,6 +40,7 @@ class Evaluator:
 
     def __init__(self, supernet, dataset="digits", *, split="search",
                  recal_batches=DEFAULT_RECAL_BATCHES, batch_size=64, max_images=None):
+        fast_first_run()
         self.supernet = supernet
         self.space = supernet.space
         size = self.space.input_size

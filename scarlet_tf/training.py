@@ -34,7 +34,7 @@ from scarlet_tf.optimizers import make_optimizer
 from scarlet_tf.samplers import count_choices, make_sampler
 from scarlet_tf.space import get_space
 from scarlet_tf.supernet import Supernet, supernet_settings
-from scarlet_tf.switching import fit_gradient, read_handle
+from scarlet_tf.switching import fast_first_run, fit_gradient, read_handle
 
 
 @dataclass(kw_only=True)
@@ -127,6 +127,7 @@ class SupernetTrainer:
         config.validate()
         self.config = config
         self.strategy = strategy or make_strategy(config.replicas)
+        fast_first_run()
         self.info = data.info(config.dataset)
         self.space = get_space(config.space, width=config.width, choices=config.choices,
                                num_classes=self.info.num_classes, input_size=config.input_size)

@@ -29,7 +29,7 @@ def test_layer_must_be_able_to_skip():
 def test_analyze_command(tiny_supernet_dir, tmp_path):
     from click.testing import CliRunner
 
-    from cli.main import cli
+    from scarlet_tf.cli.main import cli
 
     out = tmp_path / "analysis"
     result = CliRunner().invoke(cli, ["analyze", "--supernet", str(tiny_supernet_dir),

@@ -159,13 +159,13 @@ def test_eval_command_json(tiny_supernet_dir):
     space = get_space("scarlet-cifar", width=0.25, choices=TINY_CHOICES)
     arch = space.sample(0)
     result = subprocess.run(
-        [sys.executable, "-m", "cli.main", "eval", str(arch), "--supernet",
+        [sys.executable, "-m", "scarlet_tf.cli.main", "eval", str(arch), "--supernet",
          str(tiny_supernet_dir), "--recal-batches", "2", "--json"],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     record = json.loads(result.stdout)
     assert record["arch"] == str(arch) and 0 <= record["accuracy"] <= 1
     assert record["madds"] > 0 and record["loss"] > 0
-    bad = subprocess.run([sys.executable, "-m", "cli.main", "eval", "scarlet-a", "--supernet",
+    bad = subprocess.run([sys.executable, "-m", "scarlet_tf.cli.main", "eval", "scarlet-a", "--supernet",
                           str(tiny_supernet_dir)], capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "is not a choice of this space" in bad.stderr

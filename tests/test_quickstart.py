@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.slow
 def test_quickstart_runs_the_whole_pipeline(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "cli.main", "quickstart", "--out",
+    result = subprocess.run([sys.executable, "-m", "scarlet_tf.cli.main", "quickstart", "--out",
                              str(tmp_path / "qs")], cwd=ROOT, capture_output=True, text=True,
                             timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]

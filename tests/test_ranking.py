@@ -50,7 +50,7 @@ def test_truth_from_csv_and_run_dirs(tmp_path):
 
 def test_rank_command_writes_report_and_plot(tiny_supernet_dir, tmp_path):
     from click.testing import CliRunner
-    from cli.main import cli
+    from scarlet_tf.cli.main import cli
 
     from scarlet_tf.rundir import SupernetRun
 

@@ -210,7 +210,7 @@ def supernet_dir(tmp_path):
     (["--max-madds", "12Q"], "cannot read size '12Q'"),
 ])
 def test_cli_refuses_in_one_line(supernet_dir, capsys, flags, message):
-    from cli.main import main
+    from scarlet_tf.cli.main import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["search", "--supernet", str(supernet_dir), "--out", str(supernet_dir / "s"),
@@ -222,7 +222,7 @@ def test_cli_refuses_in_one_line(supernet_dir, capsys, flags, message):
 @pytest.mark.parametrize("text, count", [("365M", 365_000_000), ("0.365G", 365_000_000),
                                          ("365000000", 365_000_000), ("7m", 7_000_000)])
 def test_sizes(text, count):
-    from cli.search import parse_size
+    from scarlet_tf.cli.search import parse_size
 
     assert parse_size(text) == count
 

@@ -32,7 +32,7 @@ def test_schedule_warms_up_then_decays():
 
 
 def cli(*args):
-    return [sys.executable, "-m", "cli.main", "train-subnet", SHALLOW, *args]
+    return [sys.executable, "-m", "scarlet_tf.cli.main", "train-subnet", SHALLOW, *args]
 
 
 def test_resume_after_kill_result_and_refused_change(tmp_path):
