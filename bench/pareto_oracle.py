@@ -239,14 +239,14 @@ def main(argv=None):
                                                             args.population))
         rows += found
         seconds[method] = time.perf_counter() - start
-    lines = [f"hypervolume of the final feasible front (reference {REFERENCE}), budget "
-             f"{budget} trials"]
+    lines = [(f"hypervolume of the final feasible front (reference {REFERENCE}), budget "
+              f"{budget} trials")]
     if set(args.methods.split(",")) == set(METHODS):
         lines += table(rows, problems, seeds)
-    for method in peaks:
+    for method, peak in peaks.items():
         mine = [r["overhead_ms"] for r in rows if r["method"] == method]
         lines.append(f"{method:9s} overhead {sum(mine) / len(mine):7.2f} ms/trial (mean), "
-                     f"peak RSS {peaks[method]:.0f} MiB, {seconds[method]:.0f} s in all")
+                     f"peak RSS {peak:.0f} MiB, {seconds[method]:.0f} s in all")
     print("\n".join(lines))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

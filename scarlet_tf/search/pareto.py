@@ -150,12 +150,12 @@ class ParetoOracle(kt.Oracle):
     def set_state(self, state):
         super().set_state(state)
         if "pareto" not in state:
-            raise ScarletError(f"the search in {self._project_dir} was not written by a "
+            raise ScarletError(f"the search in {project_dir(self)} was not written by a "
                                "ParetoOracle; overwrite it or choose another project_name")
         saved = state["pareto"]
         changed = differences(saved["settings"], self.settings())
         if changed:
-            raise ScarletError(f"the search in {self._project_dir} was started with other "
+            raise ScarletError(f"the search in {project_dir(self)} was started with other "
                                f"settings ({changed}); resume it with the same ones or "
                                "overwrite it")
         self._generation, self._closed = saved["generation"], saved["closed"]
@@ -322,6 +322,12 @@ def _check(population, generations, limits, constraint, crossover_rate, mutation
     if weights is not None and len(weights) != n_objectives:
         raise ScarletError(f"weights need one number per objective ({n_objectives}), got "
                            f"{list(weights)}")
+
+
+def project_dir(oracle) -> str:
+    """The oracle's project directory. PRIVATE keras-tuner member (``Oracle._project_dir``;
+    no public accessor): the one place this package reads one."""
+    return oracle._project_dir
 
 
 def differences(saved: dict, current: dict) -> str:
