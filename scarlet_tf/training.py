@@ -153,6 +153,7 @@ class SupernetTrainer:
         self.train_step = tf.function(self._uniform_step, autograph=False)
         self.accumulate_step = tf.function(self._accumulate_step, autograph=False)
         self.apply_choice = tf.function(self._apply_choice, autograph=False)
+        self.apply_shared = tf.function(self._apply_shared, autograph=False)
 
     def step(self, images, labels, paths: np.ndarray, lr: float):
         """One update on int32 ``paths`` [m, L]: (loss, correct) summed over the paths."""
@@ -160,8 +161,9 @@ class SupernetTrainer:
         if len(paths) == 1:
             return self.train_step(images, labels, tf.constant(paths[0]), lr)
         totals = [self.accumulate_step(images, labels, tf.constant(p)) for p in paths]
+        self.apply_shared(lr)
         for index in range(int(np.max(self.space.num_choices))):
-            self.apply_choice(tf.constant(index), lr, index == 0)
+            self.apply_choice(tf.constant(index), lr)
         return tuple(sum(t[i] for t in totals) for i in range(2))
 
     # -- traced functions (replica context inside strategy.run) --------------------------
@@ -219,31 +221,34 @@ class SupernetTrainer:
             return loss, correct
         return self._run(replica_step, images, labels)
 
-    def _apply_choice(self, index, lr, shared: bool):
+    def _apply_choice(self, index, lr):
         """Apply and clear the accumulated gradients of choice ``index`` in every layer
-        (a no-op in layers with fewer choices), and of the stem/head when ``shared``."""
+        (a no-op in layers with fewer choices)."""
         companions = {key: self.optimizer.slots[key] + acc
                       for key, acc in self.accumulators.items()}
 
         def replica_step():
             picks = [switch.pick(index, companions, default=True)
                      for switch in self.supernet.switches]
-            sums = [[read_handle(p.companions[r][-1], tf.float32) for r in p.companions]
+            sums = [{r: read_handle(c[-1], tf.float32) for r, c in p.companions.items()}
                     for p in picks]
-            shared_sums = [read_handle(self.accumulators[id(v)][0].handle, v.dtype)
-                           for v in self.shared] if shared else []
-            shared_sums, per_layer = all_reduce(
-                shared_sums, [dict(zip(p.companions, s)) for p, s in zip(picks, sums)])
-            if shared:
-                self.optimizer.apply_shared(shared_sums, lr)
-                for v in self.shared:
-                    clear(self.accumulators[id(v)][0].handle)
-            for picked, grads in zip(picks, per_layer):
+            for picked, grads in zip(picks, all_reduce([], sums)[1]):
                 slots = {r: c[:-1] for r, c in picked.companions.items()}
                 self.optimizer.apply_layer(dataclasses.replace(picked, companions=slots),
                                            grads, lr)
                 for handles in picked.companions.values():
                     clear(handles[-1])
+            return tf.constant(0.0), tf.constant(0.0)
+        return self._run(replica_step)
+
+    def _apply_shared(self, lr):
+        """Apply and clear the accumulated gradients of the stem and head."""
+        def replica_step():
+            handles = [self.accumulators[id(v)][0].handle for v in self.shared]
+            sums = [read_handle(h, v.dtype) for h, v in zip(handles, self.shared)]
+            self.optimizer.apply_shared(all_reduce(sums, [])[0], lr)
+            for handle in handles:
+                clear(handle)
             return tf.constant(0.0), tf.constant(0.0)
         return self._run(replica_step)
 
