@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from scarlet_tf.configs import defaults
+from scarlet_tf.names import OPTIMIZERS
 from scarlet_tf.space import SPACE_NAMES
 
 
@@ -28,7 +30,53 @@ def space_options(default: str = "scarlet"):
     return decorate
 
 
-zero_init_option = click.option(
-    "--zero-init-residual/--no-zero-init-residual", default=True, show_default=True,
-    help="Start every residual MBConv as the identity (projection BatchNorm gamma 0): "
-         "faster early training, and in a supernet all paths agree at initialization.")
+DATASET_HELP = "digits, a folder/.tar.gz with train/ and test/, or tfds:NAME."
+
+
+def training_options(config_class, out_help: str):
+    """The options every training command shares, defaults read from ``config_class``
+    (a :mod:`scarlet_tf.configs` dataclass), then ``--quiet``."""
+    d = defaults(config_class)
+    shown = {"show_default": True}
+    options = [
+        click.option("--out", required=True, type=click.Path(file_okay=False), help=out_help),
+        click.option("--space", type=click.Choice(SPACE_NAMES), default=d["space"], **shown),
+        click.option("--width", type=float, default=d["width"], help="Channel multiplier.",
+                     **shown),
+        click.option("--input-size", type=int, default=d["input_size"],
+                     help="Image side in pixels [default: the space's]."),
+        click.option("--dataset", default=d["dataset"], help=DATASET_HELP, **shown),
+        click.option("--epochs", type=int, default=d["epochs"], **shown),
+        click.option("--steps-per-epoch", type=int, default=d["steps_per_epoch"],
+                     help="Cap on steps per epoch [default: one pass over the train split]."),
+        click.option("--batch-size", type=int, default=d["batch_size"],
+                     help="Global batch size, split across replicas.", **shown),
+        click.option("--lr", type=float, default=d["lr"],
+                     help="Peak learning rate (after linear warm-up).", **shown),
+        click.option("--warmup-epochs", type=float, default=d["warmup_epochs"], **shown),
+        click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=d["optimizer"],
+                     help="sgd: Nesterov momentum 0.9; rmsprop: rho 0.9, momentum 0.9.",
+                     **shown),
+        click.option("--weight-decay", type=float, default=d["weight_decay"],
+                     help="L2 on kernels.", **shown),
+        click.option("--label-smoothing", type=float, default=d["label_smoothing"], **shown),
+        click.option("--zero-init-residual/--no-zero-init-residual",
+                     default=d["zero_init_residual"],
+                     help="Start every residual MBConv as the identity (projection "
+                          "BatchNorm gamma 0): faster early training, and in a supernet "
+                          "all paths agree at initialization.", **shown),
+        click.option("--replicas", type=int, default=d["replicas"],
+                     help="CPU only: split the CPU into N devices for MirroredStrategy "
+                          "(GPUs are all used automatically; TF_CONFIG selects "
+                          "multi-worker).", **shown),
+        click.option("--seed", type=int, default=d["seed"], **shown),
+        click.option("--overwrite", is_flag=True, help="Delete an existing run in --out first."),
+        click.option("--quiet", is_flag=True, help="No progress bar."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate

@@ -8,52 +8,28 @@ from pathlib import Path
 
 import click
 
-from scarlet_tf.names import DECAYS, DEFAULT_RECAL_BATCHES, OPTIMIZERS
-from scarlet_tf.space import SPACE_NAMES
+from scarlet_tf.configs import SubnetConfig, defaults
+from scarlet_tf.names import DECAYS, DEFAULT_RECAL_BATCHES
 
-from .options import zero_init_option
+from .options import DATASET_HELP, training_options
 
-DATASET_HELP = "digits, a folder/.tar.gz with train/ and test/, or tfds:NAME."
+SUBNET = defaults(SubnetConfig)
 
 
 @click.command("train-subnet")
 @click.argument("arch")
-@click.option("--out", required=True, type=click.Path(file_okay=False),
-              help="Run directory (created; an unfinished run there is resumed).")
-@click.option("--space", type=click.Choice(SPACE_NAMES), default="scarlet-cifar",
-              show_default=True)
-@click.option("--width", type=float, default=1.0, show_default=True, help="Channel multiplier.")
-@click.option("--input-size", type=int, default=None, help="Image side in pixels.")
-@click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
-@click.option("--epochs", type=int, default=10, show_default=True)
-@click.option("--steps-per-epoch", type=int, default=None,
-              help="Cap on steps per epoch [default: one pass over the train split].")
-@click.option("--batch-size", type=int, default=64, show_default=True,
-              help="Global batch size, split across replicas.")
-@click.option("--lr", type=float, default=0.05, show_default=True, help="Peak learning rate.")
-@click.option("--warmup-epochs", type=float, default=1.0, show_default=True)
-@click.option("--decay", type=click.Choice(DECAYS), default="cosine",
-              show_default=True, help="After warm-up: cosine to 0, or x0.97 every 2.4 epochs.")
-@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd", show_default=True,
-              help="sgd: Nesterov momentum 0.9; rmsprop: rho 0.9, momentum 0.9.")
-@click.option("--weight-decay", type=float, default=4e-5, show_default=True,
-              help="L2 on kernels.")
-@click.option("--label-smoothing", type=float, default=0.1, show_default=True)
-@click.option("--dropout", type=float, default=0.2, show_default=True)
-@zero_init_option
-@click.option("--ema/--no-ema", default=True, show_default=True,
+@training_options(SubnetConfig, "Run directory (created; an unfinished run there is resumed).")
+@click.option("--decay", type=click.Choice(DECAYS), default=SUBNET["decay"], show_default=True,
+              help="After warm-up: cosine to 0, or x0.97 every 2.4 epochs.")
+@click.option("--dropout", type=float, default=SUBNET["dropout"], show_default=True)
+@click.option("--ema/--no-ema", default=SUBNET["ema"], show_default=True,
               help="Keep an exponential moving average of the weights; save and score it.")
-@click.option("--ema-momentum", type=float, default=0.99, show_default=True)
-@click.option("--replicas", type=int, default=1, show_default=True,
-              help="CPU only: split the CPU into N devices for MirroredStrategy.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--ema-momentum", type=float, default=SUBNET["ema_momentum"], show_default=True)
 @click.option("--init-from-supernet", type=click.Path(file_okay=False, exists=True),
-              default=None, help="Fine-tune from this supernet's weights (its space is used).")
-@click.option("--overwrite", is_flag=True, help="Delete an existing run in --out first.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+              default=SUBNET["init_from_supernet"],
+              help="Fine-tune from this supernet's weights (its space is used).")
 def train_subnet(quiet, **settings):
     """Train architecture ARCH (name, string or JSON file) stand-alone."""
-    from scarlet_tf.subnet_training import SubnetConfig
     from scarlet_tf.subnet_training import train_subnet as train
 
     result = train(SubnetConfig(**settings), verbose=not quiet)

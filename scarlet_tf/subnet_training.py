@@ -18,11 +18,9 @@ Running the same config again resumes from the last finished epoch; after
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -30,47 +28,17 @@ import tensorflow as tf
 
 from scarlet_tf import data
 from scarlet_tf.checkpoints import prepare_run_dir, read_json, write_json
+from scarlet_tf.configs import SubnetConfig
 from scarlet_tf.cost_model import costs
 from scarlet_tf.distribute import is_chief, make_strategy
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.evaluation import recalibrate_batch_norms
 from scarlet_tf.models import build_model
-from scarlet_tf.names import DECAYS, DEFAULT_RECAL_BATCHES
+from scarlet_tf.names import DEFAULT_RECAL_BATCHES
 from scarlet_tf.rundir import SupernetRun
 from scarlet_tf.space import get_space, resolve_arch
-from scarlet_tf.training import TrainingConfig, raise_failed
 
 EXPONENTIAL_RATE, EXPONENTIAL_EPOCHS = 0.97, 2.4  # MnasNet: x0.97 every 2.4 epochs
-
-
-@dataclass(kw_only=True)
-class SubnetConfig(TrainingConfig):
-    """Every setting of a stand-alone run (all but ``out``/``overwrite`` must match to
-    resume); see :class:`scarlet_tf.training.TrainingConfig` for the shared ones.
-    ``init_from_supernet``: a train-supernet directory whose weights (stabilizers folded,
-    BatchNorm recalibrated) start the model; the space then comes from that supernet."""
-
-    arch: str
-    decay: str = "cosine"
-    dropout: float = 0.2
-    ema: bool = True
-    ema_momentum: float = 0.99
-    init_from_supernet: str | None = None
-
-    def identity(self) -> dict:
-        """The settings that define the run (compared on resume)."""
-        settings = dataclasses.asdict(self)
-        settings["arch"] = str(resolve_arch(self.arch))
-        for key in ("out", "overwrite"):
-            settings.pop(key)
-        return settings
-
-    def validate(self) -> None:
-        raise_failed(self.checks() + [
-            (self.decay in DECAYS, f"--decay: allowed {', '.join(DECAYS)}"),
-            (0 <= self.dropout < 1, "--dropout must be in [0, 1)"),
-            (0 < self.ema_momentum < 1, "--ema-momentum must be in (0, 1)"),
-        ])
 
 
 @keras.saving.register_keras_serializable("scarlet_tf")
