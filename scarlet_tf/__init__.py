@@ -16,11 +16,11 @@ _LAZY = {
     "build_model": "scarlet_tf.models",
     "Supernet": "scarlet_tf.supernet",
     "SupernetRun": "scarlet_tf.rundir",
-    "SupernetConfig": "scarlet_tf.training",
+    "SupernetConfig": "scarlet_tf.configs",
     "train_supernet": "scarlet_tf.training",
     "Evaluator": "scarlet_tf.evaluation",
     "extract_subnet": "scarlet_tf.folding",
-    "SubnetConfig": "scarlet_tf.subnet_training",
+    "SubnetConfig": "scarlet_tf.configs",
     "train_subnet": "scarlet_tf.subnet_training",
     "rank_statistics": "scarlet_tf.ranking",
 }
