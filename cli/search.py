@@ -96,7 +96,7 @@ def search(supernet, out, objectives, weights, max_madds, max_params, max_latenc
 
     evaluator = run.evaluator(dataset, recal_batches=recal_batches, max_images=max_images)
     click.echo("scoring candidates with inherited weights (the first trial traces the "
-               "evaluation once for all: minutes for a full 13-choice space)")
+               "evaluation once for all: about 10 s for a full-width space)")
     records = run_search(problem, evaluator.score, out, population=population,
                          generations=generations, seed=seed, overwrite=overwrite,
                          log=click.echo)
