@@ -38,6 +38,8 @@ class ReplicaLocalBatchNorm(layers.BatchNormalization):
                                       dtype=self.variable_dtype, trainable=False,
                                       autocast=False, name=name, synchronization="on_read",
                                       aggregation="mean")
+        # Keras private API, used only here: Layer.add_weight takes no `synchronization`,
+        # so the variable is made directly and registered with Layer._track_variable.
         self._track_variable(variable)
         return variable
 
