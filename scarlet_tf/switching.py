@@ -88,6 +88,7 @@ class LayerSwitch:
         self.se_mode = "switch" if len(with_se) == 2 else "always" if True in with_se else "never"
         self.used = sorted({role for roles in self.roles for role in roles})
         self.trainable = [role for role in self.used if not is_statistic(role)]
+        self._tables = {}
 
     def momentum(self):
         """The BatchNorm momentum of this layer's choices (read when a step is traced)."""
@@ -98,26 +99,39 @@ class LayerSwitch:
         maps ``id(variable)`` to the same number of companion variables for every
         trainable variable; ``default`` adds an all-scratch choice, picked when
         ``index`` is past the layer's last choice (its updates change nothing)."""
-        count = len(next(iter((companions or {}).values()), []))
-        companions = {**(companions or {}), id(self.scratch): [self.scratch] * count}
-        options = self.roles + ([{}] if default else [])
-        index = tf.minimum(index, len(options) - 1)
-        flags = lambda table: tf.gather(tf.constant(table + [False] * default), index)
-        columns = []  # per role: the variable, then its companions
-        for role in self.used:
-            variables = [roles.get(role, self.scratch) for roles in options]
-            columns.append([v.handle for v in variables])
-            if not is_statistic(role):
-                columns += [[companions[id(v)][k].handle for v in variables]
-                            for k in range(count)]
-        row = iter(tf.unstack(tf.gather(tf.stack([tf.stack(c) for c in columns], axis=1),
-                                        index), num=len(columns)))
+        companions = companions or {}
+        count = len(next(iter(companions.values()), []))
+        table = self._table(companions, count, default)
+        index = tf.minimum(index, table.shape[0] - 1)
+        row = iter(tf.unstack(tf.gather(table, index), num=table.shape[1]))
         handles, extra = {}, {}
         for role in self.used:
             handles[role] = next(row)
             if not is_statistic(role):
                 extra[role] = [next(row) for _ in range(count)]
+        flags = lambda flags: tf.gather(tf.constant(flags + [False] * default), index)
         return Picked(flags(self.skip), flags(self.se), handles, extra)
+
+    def _table(self, companions: dict, count: int, default: bool):
+        """The handles [options, columns] of this replica's copies (per role: the
+        variable, then its companions), built once, eagerly, and captured as one tensor:
+        capturing every variable's handle would cost ~23 ms per call for the full space."""
+        replica = _replica_index()
+        first = next((v for roles in self.roles for v in roles.values()), self.scratch)
+        key = (count, default, replica, tuple(id(c) for c in companions.get(id(first), [])))
+        if key not in self._tables:
+            companions = {**companions, id(self.scratch): [self.scratch] * count}
+            options = self.roles + ([{}] if default else [])
+            with tf.init_scope():
+                columns = []
+                for role in self.used:
+                    variables = [roles.get(role, self.scratch) for roles in options]
+                    columns.append([_local_handle(v, replica) for v in variables])
+                    if not is_statistic(role):
+                        columns += [[_local_handle(companions[id(v)][k], replica)
+                                     for v in variables] for k in range(count)]
+                self._tables[key] = tf.stack([tf.stack(c) for c in columns], axis=1)
+        return self._tables[key]
 
     def forward(self, x, picked: Picked, training: bool, watch=None):
         """[B, H, W, Cin] -> [B, H/s, W/s, Cout] through the picked choice only.
@@ -172,6 +186,20 @@ def fast_first_run() -> None:
     10-25 s to its first run and make later steps no faster (measured, scarlet-cifar at
     width 1.0: first run 16.2 s -> 4.9 s, steady step 638 -> 578 ms)."""
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+
+
+def _replica_index() -> int:
+    """This replica's index among the strategy's replicas (0 without a strategy)."""
+    context = tf.distribute.get_replica_context()
+    return int(tf.get_static_value(context.replica_id_in_sync_group)) if context else 0
+
+
+def _local_handle(variable, replica: int):
+    """The handle of ``variable``'s copy for ``replica`` (eager; Keras or tf variable).
+    A worker holds its local copies in replica order, the same count on every worker."""
+    tf_variable = variable.value if isinstance(variable, keras.Variable) else variable
+    copies = getattr(tf_variable, "values", None) or (tf_variable,)
+    return copies[replica % len(copies)].handle
 
 
 def read_handle(handle, dtype):
