@@ -212,7 +212,9 @@ def train_subnet(config: SubnetConfig, strategy=None, verbose: bool = True) -> d
                     f"{config.ema_momentum} (needs {10 / (1 - config.ema_momentum):.0f})")
     history = EpochHistory(run.out / "history.json", chief)
     # Kept until result.json exists, so a run killed while scoring resumes after fit.
-    backup = keras.callbacks.BackupAndRestore(str(run.out / "backup"), delete_checkpoint=False)
+    # double_checkpoint: a kill while the weights are written leaves the previous backup
+    backup = keras.callbacks.BackupAndRestore(str(run.out / "backup"), delete_checkpoint=False,
+                                              double_checkpoint=True)
     if (run.out / "backup").is_dir():
         _say(chief, f"resuming {run.out} from its last finished epoch")
     model.fit(run.dataset("train", seed=config.seed + len(history.records)),
