@@ -105,20 +105,20 @@ def step_ratios(width: float, batch_size: int, steps: int, paths: int, warmup: i
     rng = np.random.default_rng(0)
     batch = (tf.constant(rng.uniform(-1, 1, (batch_size, 32, 32, 3)), tf.float32),
              tf.constant(rng.integers(10, size=batch_size), tf.int32))
-    result = {"width": width, "batch": batch_size}
+    result, archs = {"width": width, "batch": batch_size}, None
     for sampler in ("uniform", "fair"):
         trainer = SupernetTrainer(SupernetConfig(out="unused", width=width, sampler=sampler,
                                                  batch_size=batch_size))
         trainer.build()
         samples = [trainer.sampler.sample() for _ in range(max(paths, 4))]
         count = steps if sampler == "uniform" else max(3, steps // 13)
-        if warmup and sampler == "uniform":
-            result.update(first_steps(trainer, batch, warmup))
+        if sampler == "uniform":  # the plain models below train these same paths
+            archs = [trainer.space.decode(s[0]) for s in samples]
+            if warmup:
+                result.update(first_steps(trainer, batch, warmup))
         result[f"{sampler}_ms"] = 1e3 * timed(
             lambda i, t=trainer, s=samples: t.step(*batch, s[i % len(s)], 0.01), count)
-    space = trainer.space
-    archs = [space.decode(p) for p in samples[0][:paths]]
-    plain = [timed(plain_step(a, space, batch), steps) for a in archs]
+    plain = [timed(plain_step(a, trainer.space, batch), steps) for a in archs]
     result["plain_ms"] = 1e3 * float(np.mean(plain))
     result["uniform_ratio"] = result["uniform_ms"] / result["plain_ms"]
     result["fair_ratio"] = result["fair_ms"] / (trainer.sampler.paths_per_step

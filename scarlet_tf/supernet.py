@@ -123,7 +123,8 @@ class Supernet(keras.Model):
         self.switches = [LayerSwitch(block, scratch) for block in self.blocks]
 
     def _build_all(self):
-        # Weights do not depend on the image size: build on a small image (cheap eager calls).
+        # Choices are built by shape; only the stem and head run, on a small image
+        # (weights do not depend on the image size).
         size = min(self.space.input_size, 16)
         x = np.zeros((1, size, size, 3), "float32")
         shape = self.stem(x, training=False).shape

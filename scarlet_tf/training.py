@@ -104,14 +104,9 @@ class SupernetTrainer:
             loss = tf.reduce_sum(per_example) / self.config.batch_size
         correct = tf.reduce_sum(tf.cast(tf.argmax(logits, -1, output_type=tf.int32) == labels,
                                         tf.float32))
-        layer_tensors = [list(read.values()) for read in reads]
-        grads = tape.gradient(loss, self.shared + [t for ts in layer_tensors for t in ts],
+        grads = tape.gradient(loss, flatten(self.shared, reads),
                               unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        shared, rest = grads[:len(self.shared)], grads[len(self.shared):]
-        per_layer = []
-        for read in reads:
-            per_layer.append(dict(zip(read, rest[:len(read)])))
-            rest = rest[len(read):]
+        shared, per_layer = unflatten(grads, self.shared, reads)
         return loss, correct, shared, picks, per_layer
 
     def _run(self, replica_fn, *args):
@@ -177,18 +172,27 @@ class SupernetTrainer:
         return self._run(replica_step)
 
 
+def flatten(shared: list, per_layer: list[dict]) -> list:
+    """One list: ``shared``, then every layer's {role: tensor} values in order."""
+    return shared + [t for tensors in per_layer for t in tensors.values()]
+
+
+def unflatten(flat: list, shared: list, per_layer: list[dict]) -> tuple[list, list[dict]]:
+    """The inverse of :func:`flatten`, shaped like ``shared`` and ``per_layer``."""
+    out, rest = [], flat[len(shared):]
+    for tensors in per_layer:
+        out.append(dict(zip(tensors, rest[:len(tensors)])))
+        rest = rest[len(tensors):]
+    return flat[:len(shared)], out
+
+
 def all_reduce(shared: list, per_layer: list[dict]):
     """Sum gradients over replicas: (shared list, per-layer {role: grad}) in, same out."""
-    flat = shared + [g for grads in per_layer for g in grads.values()]
+    flat = flatten(shared, per_layer)
     if not flat:
         return shared, per_layer
-    flat = tf.distribute.get_replica_context().all_reduce("sum", flat)
-    shared, rest = flat[:len(shared)], flat[len(shared):]
-    out = []
-    for grads in per_layer:
-        out.append(dict(zip(grads, rest[:len(grads)])))
-        rest = rest[len(grads):]
-    return shared, out
+    return unflatten(tf.distribute.get_replica_context().all_reduce("sum", flat), shared,
+                     per_layer)
 
 
 def add_to(handle, value) -> None:
