@@ -219,7 +219,9 @@ def train_subnet(config: SubnetConfig, strategy=None, verbose: bool = True) -> d
         _say(chief, f"resuming {run.out} from its last finished epoch")
     model.fit(run.dataset("train", seed=config.seed + len(history.records)),
               epochs=config.epochs, steps_per_epoch=run.steps_per_epoch,
-              callbacks=[history, backup], shuffle=False,
+              # the backup first: history.json then never lists an epoch whose weights
+              # a kill could still lose (a resume would train it again)
+              callbacks=[backup, history], shuffle=False,
               verbose="auto" if verbose and chief else 0)
     recalibrate_batch_norms(model, run.recalibration_batches())
     result = _result(run, model, history.records)

@@ -41,9 +41,9 @@ def test_resume_after_kill_result_and_refused_change(tmp_path):
             "--batch-size", "16", "--quiet"]
     process = subprocess.Popen(cli(*args), cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, start_new_session=True)
-    backup = out / "backup" / "training_metadata.json"
+    finished = out / "history.json"  # written after the epoch's backup
     deadline = time.time() + 400
-    while time.time() < deadline and process.poll() is None and not backup.is_file():
+    while time.time() < deadline and process.poll() is None and not finished.is_file():
         time.sleep(0.1)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
