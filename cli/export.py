@@ -85,7 +85,7 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
                 "params": total.params}
     report = export.export(model, out, quantize=quantize, data=representative_data,
                            parity_images=parity_images, int8_io=int8_io, threads=threads,
-                           metadata=metadata)
+                           metadata=metadata, random_init=random_init)
     click.echo(json.dumps(report) if as_json else export_summary(out, report))
 
 
@@ -95,7 +95,11 @@ def export_summary(out, report) -> str:
     lines = [f"wrote {out} ({report['size_bytes'] / 1e6:.2f} MB, {report['quantize']}) and {out}.json",
              "ops: " + ", ".join(f"{k} x{v}" for k, v in report["ops"].items()) + " (all builtin)",
              f"parity on {parity['images']} images: max |logit diff| {parity['max_abs_diff']:.3g}"
-             f" (max |logit| {parity['max_abs_logit']:.3g}), top-1 agreement {parity['agreement']:.3f}"]
+             f" (max |logit| {parity['max_abs_logit']:.3g}), logit cosine {parity['cosine']:.3f},"
+             f" top-1 agreement {parity['agreement']:.3f}"]
+    if parity["random_init"]:
+        lines.append("random-init weights: BatchNorm statistics recalibrated on the representative"
+                     " data; top-1 is reported, not checked (the logit cosine is)")
     if parity["accuracy_drop"] is not None:
         lines.append(f"top-1 accuracy: Keras {parity['keras_accuracy']:.3f}, TFLite "
                      f"{parity['tflite_accuracy']:.3f} (drop {parity['accuracy_drop']:+.3f})")
