@@ -52,6 +52,61 @@ def rank_statistics(predicted, truth, top_k: int | None = None) -> dict:
             "top_k_overlap": top_k_overlap(predicted, truth, k)}
 
 
+def bootstrap_intervals(predicted, truth, *, resamples: int = 2000, level: float = 0.95,
+                        seed: int = 0) -> dict:
+    """Percentile bootstrap intervals of Kendall tau and Spearman rho.
+
+    The architectures (pairs of ``predicted`` and ``truth`` scores, 1-D, n >= 3) are
+    resampled with replacement ``resamples`` times; resamples where a statistic is
+    undefined (a constant input) are dropped. Returns ``{"kendall_tau": [low, high],
+    "spearman_rho": [low, high], "level": level, "resamples": resamples}``.
+    """
+    intervals = {name: _interval(_bootstrap(lambda p, t, f=f: f(p, t).statistic,
+                                            (predicted, truth), resamples, seed), level)
+                 for name, f in (("kendall_tau", stats.kendalltau),
+                                 ("spearman_rho", stats.spearmanr))}
+    return {**intervals, "level": level, "resamples": resamples}
+
+
+def bootstrap_tau_difference(first, second, truth, *, resamples: int = 2000,
+                             level: float = 0.95, seed: int = 0) -> dict:
+    """Paired bootstrap of tau(first, truth) - tau(second, truth).
+
+    ``first``, ``second``: two rankers' scores of the same architectures as ``truth``
+    (1-D, n >= 3), resampled together. Returns ``{"difference", "interval": [low, high],
+    "level", "resamples", "share_above_zero"}`` (the share of resamples where
+    ``first`` ranks better).
+    """
+    tau = lambda a, b, t: stats.kendalltau(a, t).statistic - stats.kendalltau(b, t).statistic  # noqa
+    draws = _bootstrap(tau, (first, second, truth), resamples, seed)
+    return {"difference": float(tau(*(np.asarray(x, float) for x in (first, second, truth)))),
+            "interval": _interval(draws, level), "level": level, "resamples": resamples,
+            "share_above_zero": float(np.mean(draws[np.isfinite(draws)] > 0))}
+
+
+def _bootstrap(statistic, arrays, resamples: int, seed: int) -> np.ndarray:
+    """``statistic(*resampled arrays)`` for ``resamples`` paired resamples (float [R])."""
+    arrays = [np.asarray(a, float) for a in arrays]
+    n = len(arrays[-1])
+    if n < 3 or any(a.shape != (n,) for a in arrays):
+        raise ScarletError(f"need equally long lists of at least 3 scores for an interval, "
+                           f"got shapes {[a.shape for a in arrays]}")
+    rng = np.random.default_rng(seed)
+    draws = np.empty(resamples)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        for i in range(resamples):
+            pick = rng.integers(n, size=n)
+            draws[i] = statistic(*(a[pick] for a in arrays))
+    return draws
+
+
+def _interval(draws: np.ndarray, level: float) -> list[float]:
+    """The central ``level`` percentile interval of the finite draws."""
+    tail = 100 * (1 - level) / 2
+    return [float(q) for q in np.nanpercentile(draws, [tail, 100 - tail])]
+
+
 def _finite(value) -> float | None:
     """A float, or None where the statistic is undefined (a constant input)."""
     value = float(value)

@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 import pytest
 
 from scarlet_tf import ScarletError, get_space
@@ -67,3 +69,38 @@ def test_rank_command_writes_report_and_plot(tiny_supernet_dir, tmp_path):
     assert report["statistics"]["n"] == 4 and report["statistics"]["top_k"] == 1
     assert (tmp_path / "report" / "rank.png").stat().st_size > 1000
     assert read_truth(tmp_path / "report" / "truth.csv") == truth
+
+
+def test_bootstrap_intervals_cover_the_statistic_and_narrow_with_more_data():
+    from scarlet_tf.ranking import bootstrap_intervals
+
+    rng = np.random.default_rng(0)
+    def noisy(n):
+        truth = rng.normal(size=n)
+        return truth + rng.normal(scale=0.7, size=n), truth
+    small, large = bootstrap_intervals(*noisy(12)), bootstrap_intervals(*noisy(200))
+    tau = rank_statistics(*noisy(200))["kendall_tau"]
+    for interval in (small, large):
+        low, high = interval["kendall_tau"]
+        assert -1 <= low < high <= 1
+    assert large["kendall_tau"][1] - large["kendall_tau"][0] < \
+        small["kendall_tau"][1] - small["kendall_tau"][0]
+    assert large["spearman_rho"][0] > large["kendall_tau"][0]  # rho > tau for correlated data
+    assert 0.3 < tau < 0.8 and large["kendall_tau"][0] < 0.8 and large["kendall_tau"][1] > 0.3
+    assert bootstrap_intervals([1, 2, 3, 4], [1, 2, 3, 4])["kendall_tau"] == [1.0, 1.0]
+    with pytest.raises(ScarletError, match="at least 3 scores"):
+        bootstrap_intervals([1, 2], [1, 2])
+
+
+def test_tau_difference_separates_a_good_ranker_from_a_poor_one():
+    from scarlet_tf.ranking import bootstrap_tau_difference
+
+    rng = np.random.default_rng(1)
+    truth = rng.normal(size=40)
+    good, poor = truth + rng.normal(scale=0.3, size=40), truth + rng.normal(scale=3, size=40)
+    result = bootstrap_tau_difference(good, poor, truth)
+    assert result["interval"][0] > 0 and result["share_above_zero"] > 0.97
+    assert result["interval"][0] < result["difference"] < result["interval"][1]
+    swapped = bootstrap_tau_difference(poor, good, truth)
+    assert swapped["difference"] == pytest.approx(-result["difference"])
+    assert swapped["interval"][1] < 0
