@@ -30,7 +30,7 @@ import keras_tuner as kt
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.search import front, nsga2
+from scarlet_tf.search import front, nsga2, surrogate
 from scarlet_tf.search.genome import Genome, key
 
 _STATUS = kt.engine.trial.TrialStatus
@@ -74,21 +74,30 @@ class ParetoOracle(kt.Oracle):
     in the child: one mutation per child on average).
     ``weights`` ``[M]``: preferences in the crowding distance (see ``nsga2``). ``log``
     gets one line per finished generation.
+
+    ``surrogate`` (``"forest"``, ``"gp"`` or None): after the first generation, breed
+    ``screening`` times more children than are evaluated and evaluate the ``population``
+    that NSGA-II would keep by their optimistic predicted objectives, ``rounds`` rounds of
+    breed-and-screen per generation (:mod:`scarlet_tf.search.surrogate`); None breeds
+    ``population`` children and evaluates them all (plain NSGA-II).
     """
 
     def __init__(self, objective, hyperparameters=None, *, population: int = 20,
                  generations: int = 10, seed: int = 0, limits=(), constraint=None,
                  crossover_rate: float = 0.9, mutation_rate: float | None = None,
-                 weights=None, log=None, **oracle_kwargs):
+                 weights=None, surrogate: str | None = "forest", screening: int = 30,
+                 rounds: int = 1, log=None, **oracle_kwargs):
         objectives = front.objectives_of(objective)
         _check(population, generations, limits, constraint, crossover_rate, mutation_rate,
                weights, len(objectives))
+        _check_surrogate(surrogate, screening)
         super().__init__(objective=objectives, hyperparameters=hyperparameters,
                          seed=seed + 1, **oracle_kwargs)  # keras-tuner draws a seed for 0
         self.objectives, self.limits = objectives, tuple(limits)
         self.population, self.generations, self.search_seed = population, generations, seed
         self.constraint, self.weights, self.log = constraint, weights, log
         self.crossover_rate, self.mutation_rate = crossover_rate, mutation_rate
+        self.surrogate, self.screening, self.rounds = surrogate, screening, rounds
         self._given_space = hyperparameters.get_config()["space"] if hyperparameters else None
         self._generation, self._closed, self._queue = 0, False, None
         self._survivors: list[str] = []
@@ -172,7 +181,9 @@ class ParetoOracle(kt.Oracle):
             "hyperparameters": self._given_space, "population": self.population,
             "seed": self.search_seed, "mutation_rate": self.mutation_rate,
             "crossover_rate": self.crossover_rate, "weights": self.weights,
-            "limits": [asdict(limit) for limit in self.limits], "constraint": constraint}))
+            "limits": [asdict(limit) for limit in self.limits], "constraint": constraint,
+            "surrogate": self.surrogate, "screening": self.screening,
+            "rounds": self.rounds}))
 
     @property
     def generation(self) -> int:
@@ -224,7 +235,8 @@ class ParetoOracle(kt.Oracle):
     # --- generations -------------------------------------------------------------------
 
     def _first_generation(self) -> list[dict]:
-        queue = self._propose(self._sample)
+        queue = self._propose(self._sample, self.population,
+                              np.random.default_rng([self.search_seed, 0]))
         if not queue and not self.trials:
             raise ScarletError(f"no candidate met the constraint in "
                                f"{TRIES_PER_MEMBER * self.population} random draws; relax it")
@@ -242,9 +254,16 @@ class ParetoOracle(kt.Oracle):
             self.log(self.progress_line())
 
     def _open_generation(self):
-        """Propose the next generation: children of the survivors."""
+        """Propose the next generation: children of the survivors (screened by the
+        surrogate when there is one)."""
         self._generation += 1
-        self._queue = self._propose(self._breeder())
+        rng = np.random.default_rng([self.search_seed, self._generation])
+        parents = [self.trials[t] for t in self._survivors]
+        parents = ([t.hyperparameters.values for t in parents], *self._scores(parents))
+        if self.surrogate is None:
+            self._queue = self._propose(self._breeder(*parents), self.population, rng)
+        else:
+            self._queue = self._screened(parents, rng)
         self._closed = False
 
     def progress_line(self) -> str:
@@ -261,14 +280,14 @@ class ParetoOracle(kt.Oracle):
         """Sampling and variation over the current hyperparameter space."""
         return Genome(self.hyperparameters)
 
-    def _propose(self, make_child) -> list[dict]:
-        """Up to ``population`` new candidates from ``make_child(rng)`` passed through
-        :meth:`_finish`, none already tried or proposed; seeded by (seed, generation)."""
-        rng = np.random.default_rng([self.search_seed, self._generation])
+    def _propose(self, make_child, count: int, rng) -> list[dict]:
+        """Up to ``count`` new candidates from at most ``TRIES_PER_MEMBER * population``
+        draws of ``make_child(rng)`` passed through :meth:`_finish`, none already tried or
+        proposed."""
         seen = {key(t.hyperparameters.values) for t in self.trials.values()}
         children = []
         for _ in range(TRIES_PER_MEMBER * self.population):
-            if len(children) == self.population:
+            if len(children) == count:
                 break
             child = make_child(rng)
             child = None if child is None else self._finish(child, rng)
@@ -276,6 +295,37 @@ class ParetoOracle(kt.Oracle):
                 seen.add(key(child))
                 children.append(child)
         return children
+
+    def _screened(self, parents, rng) -> list[dict]:
+        """``population`` children picked by the surrogate: ``rounds`` times, breed
+        ``screening * population`` children of the parents, keep the ``population`` that
+        :func:`surrogate.screen` picks, and let them compete with the parents (NSGA-II
+        selection on predicted objectives) for the next round's parents; the last round's
+        picks, in breeding order."""
+        model, encode = self._fit_surrogate(), surrogate.Encoder(self.genome())
+        values, F, violation = parents
+        for _ in range(self.rounds):
+            pool = self._propose(self._breeder(values, F, violation),
+                                 self.screening * self.population, rng)
+            if len(pool) <= self.population:
+                return pool
+            kept, F_kept, v_kept = surrogate.screen(model, encode(pool), F, violation,
+                                                    self.population, self.weights)
+            values = values + [pool[i] for i in kept]
+            F, violation = np.vstack([F, F_kept]), np.concatenate([violation, v_kept])
+            best = nsga2.select(F, violation, self.population, self.weights)
+            values, F, violation = [values[i] for i in best], F[best], violation[best]
+        return [pool[i] for i in sorted(kept)]
+
+    def _fit_surrogate(self):
+        """The surrogate fitted on every completed trial (objectives, plus violation when
+        some trial violated), seeded by (seed, generation)."""
+        trials = self.completed_trials()
+        F, violation = self._scores(trials)
+        seed = np.random.SeedSequence([self.search_seed, self._generation]).generate_state(1)
+        X = surrogate.Encoder(self.genome())([t.hyperparameters.values for t in trials])
+        return surrogate.MODELS[self.surrogate](int(seed[0])).fit(
+            X, np.column_stack([F, violation]) if violation.any() else F)
 
     def _sample(self, rng):
         """A random candidate (or None)."""
@@ -286,14 +336,13 @@ class ParetoOracle(kt.Oracle):
         ``constraint`` are dropped (a subclass may repair them instead)."""
         return values if self.pre_violation(values) == 0 else None
 
-    def _breeder(self):
-        """``rng -> child``: tournament-selected survivors -> crossover -> mutation."""
-        parents = [self.trials[t] for t in self._survivors]
-        if not parents:
+    def _breeder(self, values: list[dict], F, violation):
+        """``rng -> child``: tournament-selected parents (``values`` with objectives ``F``
+        and ``violation``) -> crossover -> mutation; random candidates without parents."""
+        if not values:
             return self._sample
         genome = self.genome()
-        values = [t.hyperparameters.values for t in parents]
-        rank, crowd = nsga2.rank_and_crowding(*self._scores(parents), self.weights)
+        rank, crowd = nsga2.rank_and_crowding(F, violation, self.weights)
 
         def child(rng):
             picked = values[nsga2.tournament(rank, crowd, rng)]
@@ -322,6 +371,15 @@ def _check(population, generations, limits, constraint, crossover_rate, mutation
     if weights is not None and len(weights) != n_objectives:
         raise ScarletError(f"weights need one number per objective ({n_objectives}), got "
                            f"{list(weights)}")
+
+
+def _check_surrogate(name, screening):
+    """ScarletError for a bad surrogate or screening argument."""
+    if name is not None and name not in surrogate.SURROGATES:
+        raise ScarletError(f"surrogate must be one of {surrogate.SURROGATES} or None, got "
+                           f"{name!r}")
+    if not 1 <= screening < TRIES_PER_MEMBER:
+        raise ScarletError(f"need 1 <= screening < {TRIES_PER_MEMBER}, got {screening}")
 
 
 def project_dir(oracle) -> str:
