@@ -41,7 +41,7 @@ def build_problem(space, objectives, weights, max_madds, max_params, max_latency
         from scarlet_tf.latency import LatencyTable
 
         table = LatencyTable.load(latency_table)
-        table.predict(space.decode([0] * len(space.layers)), space)  # same space?
+        table.check_space(space)
     if weights is not None:
         try:
             weights = [float(w) for w in weights.split(",")]

@@ -11,6 +11,8 @@ import os
 import platform
 import time
 from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 
@@ -97,6 +99,26 @@ class HostRunner:
         return benchmark(path, threads=self.threads, runs=self.runs, warmup=self.warmup)
 
     def describe(self) -> dict:
-        return {"target": "host", "machine": f"{platform.machine()} {platform.processor()}".strip(),
-                "cpus": os.cpu_count(), "runtime": "LiteRT interpreter + XNNPACK",
+        """What the timings were measured on: CPU model, runtime and version, delegate."""
+        return {"target": "host", "cpu_model": cpu_model(), "machine": platform.machine(),
+                "cpus": os.cpu_count(), "runtime": "LiteRT interpreter",
+                "runtime_version": _version("ai-edge-litert"), "delegate": "XNNPACK",
                 "statistic": "min", **asdict(self)}
+
+
+def cpu_model() -> str:
+    """The host CPU's model name (``/proc/cpuinfo``; the platform's processor elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
