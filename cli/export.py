@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -143,11 +144,13 @@ def benchmark_summary(record) -> str:
 @click.command("latency-table")
 @space_options()
 @runner_options
-@click.option("--calibrate", type=int, default=6, show_default=True,
-              help="Random architectures timed end to end to fit the correction.")
+@click.option("--calibrate", type=int, default=40, show_default=True,
+              help="Stratified architectures timed end to end to fit the correction.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the table here (JSON).")
-@click.option("--validate", type=int, help="Measure N random architectures against --table.")
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Write the table here (JSON); with --validate, the validation records.")
+@click.option("--validate", type=int, help="Measure N stratified architectures against --table "
+              "(uniform, all-k3, all-k7, skip-heavy, mixed in turn).")
 @click.option("--table", type=click.Path(dir_okay=False), help="Table to validate.")
 def latency_table(space, width, num_classes, input_size, threads, runs, warmup, adb_serial,
                   benchmark_binary, delegate, cpu_mask, calibrate, seed, out, validate, table):
@@ -167,6 +170,9 @@ def latency_table(space, width, num_classes, input_size, threads, runs, warmup, 
             click.echo(f"{record['arch']}: predicted {record['predicted_ms']:.2f} ms, measured "
                        f"{record['measured_ms']:.2f} ms ({record['error']:+.1%})")
         click.echo(validation_summary(records))
+        if out:
+            Path(out).write_text(json.dumps({"table": table, "records": records,
+                                             "accuracy": latency.accuracy(records)}, indent=1))
         return
     if not out:
         raise ScarletError("give --out FILE to build a table, or --validate N --table FILE")
@@ -179,8 +185,16 @@ def latency_table(space, width, num_classes, input_size, threads, runs, warmup, 
 
 
 def validation_summary(records) -> str:
-    errors = [abs(r["error"]) for r in records]
-    within = sum(e <= 0.10 for e in errors)
-    return (f"{within}/{len(records)} within ±10% ({within / len(records):.0%}); mean |error| "
-            f"{sum(errors) / len(errors):.1%}, max {max(errors):.1%}")
+    """Overall and per-stratum accuracy of validation records, one line each."""
+    from scarlet_tf.latency import STRATA, accuracy
+
+    lines = []
+    for name in ("all", *STRATA):
+        chosen = [r for r in records if name == "all" or r["stratum"] == name]
+        if chosen:
+            fit = accuracy(chosen)
+            lines.append(f"{name}: {fit['within_10']:.0%} within ±10%, {fit['within_5']:.0%} "
+                         f"within ±5% of {fit['count']}; mean |error| {fit['mean_abs']:.1%}, "
+                         f"max {fit['max_abs']:.1%}")
+    return "\n".join(lines)
 

@@ -289,8 +289,7 @@ def export(model: keras.Model, out: str | os.PathLike, *, quantize: str = "none"
     if quantize == "int8" or random_init:
         representative = real_images(data, "train", calibration_images, size)[0]
     if random_init:
-        recalibrate_batch_norms(model, [tf.constant(representative[i:i + 50])
-                                        for i in range(0, len(representative), 50)])
+        recalibrate_random_init(model, representative)
     flatbuffer = to_tflite(model, quantize=quantize, representative=representative, int8_io=int8_io)
     ops = op_counts(flatbuffer)
     problems = lowering_problems(model, ops)
@@ -306,6 +305,14 @@ def export(model: keras.Model, out: str | os.PathLike, *, quantize: str = "none"
               "parity": check.to_dict(), "latency": benchmark(out, threads=threads, runs=runs).to_dict()}
     sidecar(out).write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def recalibrate_random_init(model: keras.Model, images: np.ndarray) -> None:
+    """Set a freshly initialized ``model``'s BatchNorm statistics to those of ``images``
+    ``[N, H, W, 3]`` (batches of 50), so its activations, logits and int8 scales are
+    those of real inputs (initial statistics make logits vanish, ~1e-15, at 224px)."""
+    recalibrate_batch_norms(model, [tf.constant(images[i:i + 50])
+                                    for i in range(0, len(images), 50)])
 
 
 def sidecar(path: str | os.PathLike) -> Path:

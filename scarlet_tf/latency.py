@@ -3,10 +3,14 @@
 A :class:`LatencyTable` holds the measured latency (ms) of the stem, the head and every
 (layer index, choice token) block of a search space, each timed as its own small TFLite
 model built from the same block classes as the real network; skip costs 0. Tables use
-the fastest of each model's timed runs: on a CPU shared with other processes the median
-drifts with their load, the minimum stays put. It predicts
-a whole architecture as the sum of its parts, mapped through a linear correction fitted
-on a few architectures timed end to end (when that fits them better than the raw sum).
+the fastest of each model's timed runs over three fresh interpreters: on a CPU shared
+with other processes the median drifts with their load, the minimum stays put, and one
+interpreter instance can be slow as a whole. It predicts a whole architecture from
+the sum of its parts plus a correction for what the sum misses (a model's fixed
+overhead, each part's own invoke overhead, kernel sizes that run at another speed in a
+network than alone), fitted on a stratified set of architectures timed end to end:
+uniform draws alone all look alike, while a latency-limited search goes to the corners
+(all kernel 3, all kernel 7, many skips).
 
 Reading a table and predicting from it is light (no TensorFlow); building or validating
 one imports the TensorFlow-backed model and export modules when it starts. Timing itself
@@ -25,16 +29,24 @@ from pathlib import Path
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.space import SKIP, SKIPPABLE, Architecture, Choice, SearchSpace, get_space
+from scarlet_tf.space import (ALL_CHOICES, MBCONV_CHOICES, SKIP, Architecture, Choice,
+                              SearchSpace, get_space)
 from scarlet_tf.timing import HostRunner
+
+ROUNDS = 3  # fresh interpreters per timed model (the fastest counts)
 
 
 @dataclass
 class LatencyTable:
     """Measured latencies (ms) of a space's parts; ``blocks[(layer index, token)]``.
 
-    ``correction`` is ``(slope, intercept)``: predicted = slope * sum + intercept, or None
-    for the plain sum; ``calibration`` lists the end-to-end measurements it was fitted on.
+    ``correction`` maps what the sum of parts misses, fitted on end-to-end measurements
+    (``calibration``); None for the plain sum. Its terms, in ms: ``intercept`` (per
+    model: invoke overhead, stem/head in context), ``per_block`` (per block kept: each
+    part's own invoke overhead, counted once too often) and ``scale`` (group -> factor on
+    the parts' ms, groups by kernel size: XNNPACK's depthwise kernels run faster or slower
+    inside a network than alone). Every term is per layer, so a prediction stays a sum
+    over layers (the search's cost bounds rely on it).
     """
 
     space: dict
@@ -42,39 +54,52 @@ class LatencyTable:
     stem_ms: float
     head_ms: float
     blocks: dict = field(default_factory=dict)
-    correction: tuple[float, float] | None = None
+    correction: dict | None = None
     calibration: list = field(default_factory=list)
 
-    def sum_ms(self, arch) -> float:
-        """Stem + head + the blocks of ``arch`` (skip = 0), uncorrected."""
+    def terms(self, arch) -> dict[str, float]:
+        """``{"blocks": count kept, group: sum of those blocks' ms}`` of ``arch``."""
         arch = arch if isinstance(arch, Architecture) else Architecture.parse(str(arch))
-        total = self.stem_ms + self.head_ms
+        found = {"blocks": 0.0}
         for index, choice in enumerate(arch.choices):
             if choice.is_skip:
                 continue
             if (index, choice.token) not in self.blocks:
                 raise ScarletError(f"latency table has no entry for layer {index + 1} "
                                    f"{choice.token}")
-            total += self.blocks[(index, choice.token)]
-        return total
+            found["blocks"] += 1
+            found[group(choice)] = found.get(group(choice), 0.0) + self.blocks[(index, choice.token)]
+        return found
+
+    def sum_ms(self, arch) -> float:
+        """Stem + head + the blocks of ``arch`` (skip = 0), uncorrected."""
+        found = self.terms(arch)
+        return self.stem_ms + self.head_ms + sum(v for k, v in found.items() if k != "blocks")
 
     def predict(self, arch, space: SearchSpace | None = None) -> float:
         """Predicted latency of ``arch`` in ms; checks ``space`` is the table's when given."""
-        if space is not None and space.describe() != self.space:
-            raise ScarletError(f"latency table is for {self.space}, not {space.describe()}")
-        total = self.sum_ms(arch)
+        if space is not None:
+            self.check_space(space)
         if self.correction is None:
-            return total
-        slope, intercept = self.correction
-        return slope * total + intercept
+            return self.sum_ms(arch)
+        fit, found = self.correction, self.terms(arch)
+        return (self.stem_ms + self.head_ms + fit["intercept"] + fit["per_block"] * found.pop("blocks")
+                + sum(fit["scale"].get(k, 1.0) * ms for k, ms in found.items()))
+
+    def check_space(self, space: SearchSpace) -> None:
+        """ScarletError unless the table was built for ``space`` (name, width, classes,
+        input size and choices all equal)."""
+        if space.describe() != self.space:
+            raise ScarletError(f"latency table is for {_describe(self.space)}, not "
+                               f"{_describe(space.describe())}; build one with `scarlet-tf "
+                               f"latency-table` and that space's --space/--width/--input-size")
 
     def to_dict(self) -> dict:
         layers = [{} for _ in range(max((i for i, _ in self.blocks), default=-1) + 1)]
         for (index, token), ms in sorted(self.blocks.items()):
             layers[index][token] = ms
-        correction = None if self.correction is None else dict(zip(("slope", "intercept"), self.correction))
         return {"space": self.space, "settings": self.settings, "stem_ms": self.stem_ms,
-                "head_ms": self.head_ms, "blocks": layers, "correction": correction,
+                "head_ms": self.head_ms, "blocks": layers, "correction": self.correction,
                 "calibration": self.calibration}
 
     def save(self, path: str | os.PathLike) -> None:
@@ -88,18 +113,31 @@ class LatencyTable:
             blocks = {(i, token): float(ms) for i, layer in enumerate(data["blocks"])
                       for token, ms in layer.items()}
             fit = data.get("correction")
+            if fit is not None and not {"intercept", "per_block", "scale"} <= set(fit):
+                raise ValueError("correction lacks intercept/per_block/scale (an older table:"
+                                 " build it again)")
             return cls(data["space"], data["settings"], float(data["stem_ms"]),
-                       float(data["head_ms"]), blocks,
-                       None if fit is None else (fit["slope"], fit["intercept"]),
-                       data.get("calibration", []))
+                       float(data["head_ms"]), blocks, fit, data.get("calibration", []))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise ScarletError(f"cannot read latency table {path}: {err}") from None
 
 
-def part_models(space: SearchSpace, tokens=None):
+def group(choice: Choice) -> str:
+    """The correction group of a block: its kernel size, ``k3`` / ``k5`` / ``k7``."""
+    return f"k{choice.kernel}"
+
+
+def _describe(space: dict) -> str:
+    """``scarlet-cifar width 0.5 input 32 classes 10`` (choices appended when restricted)."""
+    text = (f"{space.get('name')} width {space.get('width')} input {space.get('input_size')} "
+            f"classes {space.get('num_classes')}")
+    return text + (f" choices {space['choices']}" if "choices" in space else "")
+
+
+def part_models(space: SearchSpace):
     """Yield ``(key, batch-1 Keras model)`` for the stem (key ``"stem"``), the head
-    (``"head"``) and each ``(layer index, token)`` block of ``space`` (skip excluded; only
-    ``tokens`` when given), built from :mod:`scarlet_tf.blocks` at the layer's input shape."""
+    (``"head"``) and each ``(layer index, token)`` block of ``space`` (skip excluded),
+    built from :mod:`scarlet_tf.blocks` at the layer's input shape."""
     import keras  # TensorFlow-backed: loaded only to build tables (module docstring)
 
     from scarlet_tf.blocks import Head, MBConv, Stem
@@ -112,7 +150,7 @@ def part_models(space: SearchSpace, tokens=None):
     yield "head", wrap(space.head_resolution, space.layers[-1].out_channels, Head(space))
     for layer in space.layers:
         for choice in layer.choices:
-            if not choice.is_skip and (tokens is None or choice.token in tokens):
+            if not choice.is_skip:
                 key = (layer.index, choice.token)
                 yield key, wrap(layer.resolution, layer.in_channels, MBConv(layer, choice, "block"))
 
@@ -124,79 +162,124 @@ def _write_tflite(model, path: Path) -> Path:
     return path
 
 
-def measure_archs(archs, space: SearchSpace, runner=None, rounds: int = 3) -> list[float]:
-    """End-to-end latency (ms) of each architecture's float32 TFLite model: its fastest run
-    over ``rounds`` round-robin passes, so a burst of load on a shared CPU spoils at most
-    one pass of a model."""
-    from scarlet_tf.models import build_model  # TensorFlow-backed (module docstring)
-
-    runner = runner or HostRunner()
-    with tempfile.TemporaryDirectory() as folder:
-        paths = [_write_tflite(build_model(arch, space), Path(folder) / f"arch{i}.tflite")
-                 for i, arch in enumerate(archs)]
-        best = [math.inf] * len(paths)
-        for _ in range(rounds):
-            best = [min(ms, runner.time(path).min_ms) for ms, path in zip(best, paths)]
+def fastest_ms(paths, runner, rounds: int = ROUNDS) -> list[float]:
+    """Each TFLite file's fastest run (ms) over ``rounds`` round-robin passes, each pass a
+    fresh interpreter: an interpreter instance can be slow as a whole (a 7x7 depthwise
+    part measured 2.70 ms in most instances, up to 3.89 in others, 50 runs each), and a
+    burst of load on a shared CPU spoils at most one pass of a model."""
+    best = [math.inf] * len(paths)
+    for _ in range(rounds):
+        best = [min(ms, runner.time(path).min_ms) for ms, path in zip(best, paths)]
     return best
 
 
-def build_table(space: str | SearchSpace = "scarlet", *, runner=None, calibrate: int = 6,
-                seed: int = 0, tokens=None, progress=None, **space_kwargs) -> LatencyTable:
+def measure_archs(archs, space: SearchSpace, runner=None) -> list[float]:
+    """End-to-end latency (ms) of each architecture's float32 TFLite model (:func:`fastest_ms`)."""
+    from scarlet_tf.models import build_model  # TensorFlow-backed (module docstring)
+
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [_write_tflite(build_model(arch, space), Path(folder) / f"arch{i}.tflite")
+                 for i, arch in enumerate(archs)]
+        return fastest_ms(paths, runner or HostRunner())
+
+
+def build_table(space: str | SearchSpace = "scarlet", *, runner=None, calibrate: int = 40,
+                seed: int = 0, progress=None, **space_kwargs) -> LatencyTable:
     """Time every part of ``space`` on ``runner`` (default: host, 1 thread) and fit the
-    correction on ``calibrate`` random architectures (seeded by ``seed``; only ``tokens``
-    and skip when ``tokens`` is given). ``progress(message)`` hears about each part."""
+    correction on ``calibrate`` stratified architectures (:func:`stratified_archs`,
+    seeded by ``seed``) timed end to end. ``progress(message)`` hears about each part."""
     space = get_space(space, **space_kwargs)
     runner = runner or HostRunner()
     report = progress or (lambda message: None)
-    parts = {}
     with tempfile.TemporaryDirectory() as folder:
-        for key, model in part_models(space, tokens):
-            parts[key] = runner.time(_write_tflite(model, Path(folder) / "part.tflite")).min_ms
-            report(f"{key}: {parts[key]:.3f} ms")
+        paths = {}
+        for key, model in part_models(space):
+            paths[key] = _write_tflite(model, Path(folder) / f"part{len(paths)}.tflite")
+            report(f"converted {key}")
+        parts = dict(zip(paths, fastest_ms(list(paths.values()), runner)))
     table = LatencyTable(space.describe(), runner.describe(), parts.pop("stem"),
                          parts.pop("head"), parts)
-    rng = np.random.default_rng(seed)
-    archs = [random_arch(rng, tokens) for _ in range(calibrate)]
-    for arch, measured in zip(archs, measure_archs(archs, space, runner)):
-        table.calibration.append({"arch": str(arch), "sum_ms": table.sum_ms(arch),
-                                  "measured_ms": measured})
-    table.correction = fit_correction(table.calibration)
+    archs = stratified_archs(space, calibrate, seed)
+    table.calibration = [{"arch": str(arch), "sum_ms": table.sum_ms(arch), "measured_ms": ms}
+                         for arch, ms in zip(archs, measure_archs(archs, space, runner))]
+    table.correction = fit_correction(table, table.calibration)
     report(f"correction from {calibrate} architectures: {table.correction}")
     return table
 
 
-def random_arch(rng, tokens=None) -> Architecture:
-    """A random architecture; with ``tokens``, drawn from those tokens (and skip)."""
-    if tokens is None:
-        return Architecture.random(rng)
-    pool = [Choice.parse(t) for t in tokens if t != "skip"]
-    return Architecture(tuple(SKIP if can_skip and rng.random() < 1 / 13 else pool[rng.integers(len(pool))]
-                              for can_skip in SKIPPABLE))
+STRATA = ("uniform", "all-k3", "all-k7", "skip-heavy", "mixed")
 
 
-def fit_correction(calibration: list) -> tuple[float, float] | None:
-    """Least-squares ``measured = slope * sum + intercept`` over ``calibration`` records,
-    kept only when it lowers their mean absolute relative error (needs >= 3 records)."""
-    if len(calibration) < 3:
-        return None
-    raw = np.array([c["sum_ms"] for c in calibration])
-    measured = np.array([c["measured_ms"] for c in calibration])
-    slope, intercept = np.polyfit(raw, measured, 1)
-    error = lambda predicted: np.mean(np.abs(predicted / measured - 1))  # noqa: E731
-    if error(slope * raw + intercept) >= error(raw):
-        return None
-    return float(slope), float(intercept)
-
-
-def validate(table: LatencyTable, count: int, *, runner=None, seed: int = 1000,
-             tokens=None) -> list[dict]:
-    """Predicted against measured latency (ms) of ``count`` random architectures
-    (seeded apart from calibration); returns ``{"arch", "predicted_ms", "measured_ms",
-    "error"}`` records, ``error`` = predicted / measured - 1."""
-    space = get_space(**table.space)
+def stratified_archs(space: SearchSpace, count: int, seed: int) -> list[Architecture]:
+    """``count`` architectures of ``space`` drawn from :data:`STRATA` in turn: uniform per
+    layer; every block kernel 3 (or 7); 4 or more skips; and per-architecture random
+    preferences among the choices (Dirichlet, any skip rate). A stratum the space cannot
+    make (no k7 choice) falls back to uniform."""
     rng = np.random.default_rng(seed)
-    archs = [random_arch(rng, tokens) for _ in range(count)]
-    predicted = [table.predict(arch) for arch in archs]
-    return [{"arch": str(arch), "predicted_ms": ms, "measured_ms": measured,
-             "error": ms / measured - 1}
-            for arch, ms, measured in zip(archs, predicted, measure_archs(archs, space, runner))]
+    return [Architecture(tuple(_draw(rng, STRATA[i % len(STRATA)], space)))
+            for i in range(count)]
+
+
+def _draw(rng, stratum: str, space: SearchSpace) -> list[Choice]:
+    """One architecture's choices (one per layer) of ``stratum``."""
+    skips = np.zeros(len(space.layers), bool)
+    skippable = [layer.index for layer in space.layers if SKIP in layer.choices]
+    if stratum == "skip-heavy" and len(skippable) >= 4:
+        skips[rng.choice(skippable, rng.integers(4, len(skippable) + 1), replace=False)] = True
+    weights = rng.dirichlet(np.full(len(MBCONV_CHOICES), 0.3)) if stratum == "mixed" else None
+    skip_rate = rng.uniform(0, 0.5) if stratum == "mixed" else 1 / len(ALL_CHOICES)
+    kernel = {"all-k3": 3, "all-k7": 7}.get(stratum)
+    chosen = []
+    for layer in space.layers:
+        blocks = [c for c in layer.choices if not c.is_skip]
+        pool = [c for c in blocks if c.kernel == kernel] or blocks
+        if skips[layer.index] or (stratum != "skip-heavy" and layer.index in skippable
+                                  and rng.random() < skip_rate):
+            chosen.append(SKIP)
+        elif weights is not None:
+            p = np.array([weights[MBCONV_CHOICES.index(c)] for c in pool])
+            chosen.append(pool[rng.choice(len(pool), p=p / p.sum())])
+        else:
+            chosen.append(pool[rng.integers(len(pool))])
+    return chosen
+
+
+def fit_correction(table: LatencyTable, calibration: list) -> dict | None:
+    """Least squares of the relative error of ``table``'s prediction over ``calibration``
+    records (``{"arch", "measured_ms"}``) for the correction's terms (class docstring):
+    None with fewer records than twice the terms, or when it does not lower their mean
+    absolute relative error below the plain sum's."""
+    rows = [table.terms(c["arch"]) for c in calibration]
+    groups = sorted({k for row in rows for k in row if k != "blocks"})
+    if len(calibration) < 2 * (len(groups) + 2):
+        return None
+    fixed = table.stem_ms + table.head_ms
+    measured = np.array([c["measured_ms"] for c in calibration])
+    x = np.array([[1.0, row["blocks"]] + [row.get(k, 0.0) for k in groups] for row in rows])
+    coef = np.linalg.lstsq(x / measured[:, None], (measured - fixed) / measured, rcond=None)[0]
+    error = lambda predicted: np.mean(np.abs(predicted / measured - 1))  # noqa: E731
+    if error(fixed + x @ coef) >= error(fixed + x[:, 2:].sum(1)):
+        return None
+    return {"intercept": float(coef[0]), "per_block": float(coef[1]),
+            "scale": {k: float(v) for k, v in zip(groups, coef[2:])}}
+
+
+def validate(table: LatencyTable, count: int, *, runner=None, seed: int = 1000) -> list[dict]:
+    """Predicted against measured latency (ms) of ``count`` stratified architectures
+    (:func:`stratified_archs`, seeded apart from calibration); returns ``{"arch",
+    "stratum", "predicted_ms", "measured_ms", "error"}`` records, ``error`` = predicted /
+    measured - 1."""
+    space = get_space(**table.space)
+    archs = stratified_archs(space, count, seed)
+    return [{"arch": str(arch), "stratum": STRATA[i % len(STRATA)],
+             "predicted_ms": table.predict(arch), "measured_ms": ms,
+             "error": table.predict(arch) / ms - 1}
+            for i, (arch, ms) in enumerate(zip(archs, measure_archs(archs, space, runner)))]
+
+
+def accuracy(records: list[dict]) -> dict:
+    """Fractions of ``records`` (``{"error"}``) within ±10% and ±5%, mean and max |error|."""
+    errors = np.abs([r["error"] for r in records])
+    return {"count": len(errors), "within_10": float(np.mean(errors <= 0.10)),
+            "within_5": float(np.mean(errors <= 0.05)), "mean_abs": float(errors.mean()),
+            "max_abs": float(errors.max())}

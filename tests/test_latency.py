@@ -67,14 +67,16 @@ def synthetic_table(space, correction=None):
 
 def test_table_predicts_sum_with_correction_and_round_trips(tmp_path):
     space = get_space("scarlet")
-    table = synthetic_table(space, correction=(2.0, -1.0))
-    arch = Architecture.parse("scarlet-c")  # skips layers 4, 5 and 16
+    fit = {"intercept": -1.0, "per_block": 0.5, "scale": {"k3": 2.0, "k5": 2.0, "k7": 2.0}}
+    table = synthetic_table(space, correction=fit)
+    arch = Architecture.parse("scarlet-c")  # skips layers 4, 5 and 16: 16 blocks kept
     raw = 15.0 + sum(range(1, 20)) - (4 + 5 + 16)
-    assert table.sum_ms(arch) == raw and table.predict(arch, space) == 2 * raw - 1
+    expected = 15.0 - 1.0 + 2.0 * (raw - 15.0) + 0.5 * 16
+    assert table.sum_ms(arch) == raw and table.predict(arch, space) == expected
     table.save(tmp_path / "lut.json")
     loaded = latency.LatencyTable.load(tmp_path / "lut.json")
     assert loaded == table
-    assert costs(arch, space, latency_table=loaded).latency_ms == 2 * raw - 1
+    assert costs(arch, space, latency_table=loaded).latency_ms == expected
     assert costs(arch, space).latency_ms is None
 
 
@@ -84,24 +86,47 @@ def test_table_errors(tmp_path):
     del table.blocks[(6, "e6k7se")]
     with pytest.raises(ScarletError, match="no entry for layer 7 e6k7se"):
         table.predict("scarlet-c")
-    with pytest.raises(ScarletError, match="latency table is for"):
+    with pytest.raises(ScarletError, match="latency table is for scarlet width 1.0 input 224 "
+                                           "classes 1000, not scarlet width 0.5"):
         costs("scarlet-a", "scarlet", latency_table=table, width=0.5)
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ScarletError, match="cannot read latency table"):
         latency.LatencyTable.load(tmp_path / "bad.json")
+    table.correction = {"slope": 1.0, "intercept": 0.0}  # an older table's correction
+    table.save(tmp_path / "old.json")
+    with pytest.raises(ScarletError, match="build it again"):
+        latency.LatencyTable.load(tmp_path / "old.json")
 
 
-def test_fit_correction_only_when_it_helps():
-    records = [{"sum_ms": s, "measured_ms": 0.8 * s + 1} for s in (5.0, 7.0, 9.0, 12.0)]
-    slope, intercept = latency.fit_correction(records)
-    assert slope == pytest.approx(0.8) and intercept == pytest.approx(1.0)
-    exact = [{"sum_ms": s, "measured_ms": s} for s in (5.0, 7.0, 9.0)]
-    assert latency.fit_correction(exact) is None and latency.fit_correction(records[:2]) is None
+def test_fit_correction_recovers_the_terms_and_only_when_it_helps():
+    space = get_space("scarlet")
+    table = synthetic_table(space)
+    truth = {"intercept": 2.0, "per_block": -0.3, "scale": {"k3": 0.8, "k5": 1.0, "k7": 1.3}}
+    records = [{"arch": str(arch), "measured_ms": synthetic_table(space, truth).predict(arch)}
+               for arch in latency.stratified_archs(space, 12, seed=0)]
+    fit = latency.fit_correction(table, records)
+    assert fit["intercept"] == pytest.approx(2.0) and fit["per_block"] == pytest.approx(-0.3)
+    assert fit["scale"] == pytest.approx(truth["scale"])
+    exact = [{"arch": r["arch"], "measured_ms": table.sum_ms(r["arch"])} for r in records]
+    assert latency.fit_correction(table, exact) is None
+    assert latency.fit_correction(table, records[:9]) is None  # fewer than 2 per term
+
+
+def test_stratified_archs_cover_the_corners():
+    space = get_space("scarlet")
+    archs = latency.stratified_archs(space, 10, seed=3)
+    assert archs == latency.stratified_archs(space, 10, seed=3)
+    kernels = [{c.kernel for c in a.choices if not c.is_skip} for a in archs]
+    assert kernels[1] == kernels[6] == {3} and kernels[2] == kernels[7] == {7}
+    assert min(sum(c.is_skip for c in a.choices) for a in archs[3::5]) >= 4
+    small = get_space("scarlet-cifar", choices="e3k3,skip")
+    assert all(set(map(str, a.choices)) <= {"e3k3", "skip"}
+               for a in latency.stratified_archs(small, 5, seed=0))
 
 
 def test_part_models_follow_the_layer_specs():
     space = get_space("scarlet-cifar", **SMALL)
-    parts = dict(latency.part_models(space, tokens=("e6k5se",)))
+    parts = dict(latency.part_models(get_space("scarlet-cifar", choices="e6k5se", **SMALL)))
     assert set(parts) == {"stem", "head"} | {(i, "e6k5se") for i in range(19)}
     assert parts["stem"].input_shape == (1, 16, 16, 3)
     assert parts["head"].output_shape == (1, space.num_classes)
@@ -114,12 +139,12 @@ def test_part_models_follow_the_layer_specs():
 
 def test_build_and_validate_a_small_table(tmp_path):
     """Every e3k3 block of a small space, timed for real; predictions in the right range."""
-    table = latency.build_table("scarlet-cifar", tokens=("e3k3",), calibrate=0,
+    table = latency.build_table("scarlet-cifar", choices="e3k3", calibrate=0,
                                 runner=HostRunner(runs=20, warmup=3), **SMALL)
     assert len(table.blocks) == 19 and table.correction is None
     assert table.settings["statistic"] == "min" and table.settings["runs"] == 20
     assert all(ms > 0 for ms in table.blocks.values()) and table.stem_ms > 0
-    record, = latency.validate(table, 1, tokens=("e3k3",), runner=HostRunner(runs=20))
+    record, = latency.validate(table, 1, runner=HostRunner(runs=20))
     assert record["error"] == pytest.approx(record["predicted_ms"] / record["measured_ms"] - 1)
     assert 0.5 < record["predicted_ms"] / record["measured_ms"] < 2.0
 
