@@ -16,7 +16,15 @@ any point (Ctrl-C, kill) and continued by running the same command again:
 6. ``report``: Kendall tau and Spearman rho with 95% bootstrap intervals, top-k overlap,
    the seed-to-seed ceiling, and the plots (always rebuilt from what is done so far).
 
+Numbers are committed under ``--out`` (scores.csv, truth.csv, analysis/, curves/), weights
+stay under ``--runs`` (derived from CIFAR-10: never committed). A fresh checkout therefore
+resumes from the numbers: a variant whose scores and analysis are complete is not
+retrained, and finished stand-alone runs are not repeated; only a supernet interrupted
+before its scores were written starts over. ``--shard I/N`` splits the truth piece
+between N drivers (e.g. one per core, each under ``taskset``):
+
     python bench/ranking_study.py --out results/ranking_study --runs runs/ranking_study
+    python bench/ranking_study.py --only truth,report --shard 1/2   # a second driver
 """
 
 from __future__ import annotations
@@ -121,7 +129,7 @@ def read_csv(path: Path) -> list[dict]:
 
 def write_csv(path: Path, rows: list[dict]) -> None:
     """Write ``rows`` atomically (a temporary file renamed into place)."""
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # drivers may share a results folder
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -148,10 +156,28 @@ def supernet_done(directory: Path) -> bool:
     return history.exists() and len(json.loads(history.read_text())) >= SUPERNET["epochs"]
 
 
-def train_supernet(runs: Path, variant: str) -> None:
+def supernet_needed(results: Path, variant: str, arch_rows) -> bool:
+    """Whether ``variant``'s supernet still has work to feed: scores or analysis missing.
+    Its numbers are committed under ``results``, its weights are not (CIFAR-10-derived),
+    so a finished variant is not retrained in a fresh checkout."""
+    path = results / "scores.csv"
+    scored = {r["arch"] for r in read_csv(path) if r["variant"] == variant} if path.exists() else set()
+    analyzed = all((results / "analysis" / variant / f"layer{n:02d}.json").exists()
+                   for n in ANALYZED_LAYERS)
+    return not (analyzed and {a["arch"] for a in arch_rows} <= scored)
+
+
+def train_supernet(runs: Path, results: Path, variant: str, arch_rows) -> None:
     directory = supernet_dir(runs, variant)
-    if supernet_done(directory):
-        return
+    if not supernet_done(directory) and supernet_needed(results, variant, arch_rows):
+        _train_supernet(directory, variant)
+    if supernet_done(directory):  # the training curve, kept with the results
+        curves = results / "curves"
+        curves.mkdir(exist_ok=True)
+        shutil.copyfile(directory / "history.json", curves / f"{variant}.json")
+
+
+def _train_supernet(directory: Path, variant: str) -> None:
     log(f"supernet {variant}: training (resumes if interrupted)")
     start = time.time()
     cli("train-supernet", "--out", directory, "--dataset", ARCHIVE, "--quiet",
@@ -206,17 +232,23 @@ def truth_dir(runs: Path, index: int, seed: int) -> Path:
     return runs / "truth" / f"a{index:02d}-seed{seed}"
 
 
-def train_truth(runs: Path, arch_rows, seeds_of) -> None:
-    """Train architecture ``i`` for every seed in ``seeds_of(i)`` (skipping finished runs)."""
+def train_truth(runs: Path, results: Path, arch_rows, seeds_of) -> None:
+    """Train architecture ``i`` for every seed in ``seeds_of(i)``, skipping runs finished
+    here or recorded in ``results/truth.csv`` (committed: the truth spans sessions);
+    truth.csv is rewritten after each run."""
     for index, row in enumerate(arch_rows):
         for seed in seeds_of(index):
             directory = truth_dir(runs, index, seed)
-            if (directory / "result.json").exists():
+            done = {(int(r["index"]), int(r["seed"])) for r in truth_table(runs, results, arch_rows)}
+            if (index, seed) in done:
                 continue
             log(f"stand-alone {index:02d} seed {seed}: {row['arch']}")
+            start = time.time()
             cli("train-subnet", row["arch"], "--out", directory, "--dataset", ARCHIVE,
                 "--quiet", "--seed", seed,
                 *options({k: v for k, v in {**SPACE, **STANDALONE}.items() if k != "choices"}))
+            (directory / "seconds.txt").write_text(f"{time.time() - start:.1f}\n")
+            write_csv(results / "truth.csv", truth_table(runs, results, arch_rows))
 
 
 def reseeded(arch_rows) -> list[int]:
@@ -225,17 +257,21 @@ def reseeded(arch_rows) -> list[int]:
     return sorted({int(i) for i in np.linspace(0, len(arch_rows) - 1, count).round()})
 
 
-def truth_table(runs: Path, arch_rows) -> list[dict]:
-    """Rows {index, arch, seed, test_accuracy} of every finished stand-alone run."""
-    rows = []
+def truth_table(runs: Path, results: Path, arch_rows) -> list[dict]:
+    """Rows {index, arch, seed, test_accuracy, seconds} of every finished stand-alone run:
+    those recorded in ``results/truth.csv`` and those finished under ``runs``."""
+    path = results / "truth.csv"
+    found = {(int(r["index"]), int(r["seed"])): r for r in read_csv(path)} if path.exists() else {}
     for index, row in enumerate(arch_rows):
         for seed in (0, 1):
             result = truth_dir(runs, index, seed) / "result.json"
-            if result.exists():
-                accuracy = json.loads(result.read_text())["test_accuracy"]
-                rows.append({"index": index, "arch": row["arch"], "seed": seed,
-                             "test_accuracy": accuracy})
-    return rows
+            if (index, seed) not in found and result.exists():
+                seconds = truth_dir(runs, index, seed) / "seconds.txt"
+                found[index, seed] = {
+                    "index": index, "arch": row["arch"], "seed": seed,
+                    "test_accuracy": json.loads(result.read_text())["test_accuracy"],
+                    "seconds": seconds.read_text().strip() if seconds.exists() else ""}
+    return [found[k] for k in sorted(found)]
 
 
 def main():
@@ -247,7 +283,11 @@ def main():
     parser.add_argument("--only", default=",".join(PIECES),
                         help=f"comma-separated pieces to run (of {', '.join(PIECES)}); two "
                              "drivers may run disjoint pieces at once")
+    parser.add_argument("--shard", default="0/1",
+                        help="I/N: train only the stand-alone models whose index is I mod N, "
+                             "so N drivers (e.g. one per core) share the truth piece")
     args = parser.parse_args()
+    shard, shards = map(int, args.shard.split("/"))
     if not ARCHIVE.exists():
         sys.exit(f"error: the study needs the CIFAR-10 archive at {ARCHIVE}")
     results, runs = Path(args.out), Path(args.runs)
@@ -255,12 +295,14 @@ def main():
     variants = args.variants.split(",")
     arch_rows = archs(results)
     pieces = {
-        "supernets": lambda: [train_supernet(runs, v) for v in variants],
+        "supernets": lambda: [train_supernet(runs, results, v, arch_rows) for v in variants],
         "scores": lambda: score_all(runs, results, variants, arch_rows),
         "analysis": lambda: analyze_all(runs, results, variants),
-        "truth": lambda: (train_truth(runs, arch_rows, lambda i: (0,)),
-                          train_truth(runs, arch_rows, lambda i: (1,) if i in reseeded(arch_rows)
-                                      else ())),
+        "truth": lambda: (train_truth(runs, results, arch_rows,
+                                      lambda i: (0,) if i % shards == shard else ()),
+                          train_truth(runs, results, arch_rows,
+                                      lambda i: (1,) if i in reseeded(arch_rows)
+                                      and i % shards == shard else ())),
         "report": lambda: report(runs, results, variants, arch_rows),
     }
     only = args.only.split(",")
@@ -277,11 +319,11 @@ def report(runs: Path, results: Path, variants, arch_rows) -> None:
     """Write truth.csv, summary.json and the plots from whatever is finished."""
     from ranking_report import write_report  # bench/ranking_report.py
 
-    truth = truth_table(runs, arch_rows)
+    truth = truth_table(runs, results, arch_rows)
     if truth:
         write_csv(results / "truth.csv", truth)
-    curves = {v: json.loads((supernet_dir(runs, v) / "history.json").read_text())
-              for v in variants if (supernet_dir(runs, v) / "history.json").exists()}
+    curves = {v: json.loads((results / "curves" / f"{v}.json").read_text())
+              for v in variants if (results / "curves" / f"{v}.json").exists()}
     write_report(results, arch_rows, truth, curves,
                  settings={"space": SPACE, "supernet": SUPERNET, "variants": VARIANTS,
                            "standalone": STANDALONE, "recal_batches": RECAL_BATCHES,
