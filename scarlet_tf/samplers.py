@@ -58,7 +58,7 @@ class FairSampler(Sampler):
     Each layer draws a random permutation of its choices, so across the step's paths
     every choice of every layer is used exactly once. Layers with 12 choices (the first
     layer of each stage, where skip is not allowed) fill the 13th path with one extra
-    choice drawn uniformly, so one of their choices gets a second gradient in that step;
+    choice drawn uniformly, so one of their choices is updated a second time in that step;
     over many steps every choice is still trained equally often in expectation.
     """
 

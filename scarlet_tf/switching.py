@@ -68,7 +68,7 @@ def make_scratch() -> tf.Variable:
 class Picked:
     """One layer's chosen choice: whether it is the skip / has squeeze-excite, and the
     handles of its variables by role and of each trainable role's companions (optimizer
-    slots, gradient accumulators); roles it lacks point to the scratch variable."""
+    slots); roles it lacks point to the scratch variable."""
 
     is_skip: tf.Tensor
     has_se: tf.Tensor
@@ -94,38 +94,35 @@ class LayerSwitch:
         """The BatchNorm momentum of this layer's choices (read when a step is traced)."""
         return next(o.expand_bn.momentum for o in self.block.options if isinstance(o, MBConv))
 
-    def pick(self, index, companions: dict | None = None, default: bool = False) -> Picked:
+    def pick(self, index, companions: dict | None = None) -> Picked:
         """Handles of choice ``index`` (scalar int32) in replica context. ``companions``
-        maps ``id(variable)`` to the same number of companion variables for every
-        trainable variable; ``default`` adds an all-scratch choice, picked when
-        ``index`` is past the layer's last choice (its updates change nothing)."""
+        maps ``id(variable)`` to the same number of companion variables (optimizer
+        slots) for every trainable variable."""
         companions = companions or {}
         count = len(next(iter(companions.values()), []))
-        table = self._table(companions, count, default)
-        index = tf.minimum(index, table.shape[0] - 1)
+        table = self._table(companions, count)
         row = iter(tf.unstack(tf.gather(table, index), num=table.shape[1]))
         handles, extra = {}, {}
         for role in self.used:
             handles[role] = next(row)
             if not is_statistic(role):
                 extra[role] = [next(row) for _ in range(count)]
-        flags = lambda flags: tf.gather(tf.constant(flags + [False] * default), index)
+        flags = lambda flags: tf.gather(tf.constant(flags), index)
         return Picked(flags(self.skip), flags(self.se), handles, extra)
 
-    def _table(self, companions: dict, count: int, default: bool):
+    def _table(self, companions: dict, count: int):
         """The handles [options, columns] of this replica's copies (per role: the
         variable, then its companions), built once, eagerly, and captured as one tensor:
         capturing every variable's handle would cost ~23 ms per call for the full space."""
         replica = _replica_index()
         first = next((v for roles in self.roles for v in roles.values()), self.scratch)
-        key = (count, default, replica, tuple(id(c) for c in companions.get(id(first), [])))
+        key = (count, replica, tuple(id(c) for c in companions.get(id(first), [])))
         if key not in self._tables:
             companions = {**companions, id(self.scratch): [self.scratch] * count}
-            options = self.roles + ([{}] if default else [])
             with tf.init_scope():
                 columns = []
                 for role in self.used:
-                    variables = [roles.get(role, self.scratch) for roles in options]
+                    variables = [roles.get(role, self.scratch) for roles in self.roles]
                     columns.append([_local_handle(v, replica) for v in variables])
                     if not is_statistic(role):
                         columns += [[_local_handle(companions[id(v)][k], replica)

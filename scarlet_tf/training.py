@@ -10,7 +10,6 @@ each path's gradients in one call per path, then applies them choice by choice.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from pathlib import Path
@@ -33,7 +32,7 @@ from scarlet_tf.optimizers import make_optimizer
 from scarlet_tf.samplers import count_choices, make_sampler
 from scarlet_tf.space import get_space
 from scarlet_tf.supernet import Supernet, supernet_settings
-from scarlet_tf.switching import fast_first_run, fit_gradient, read_handle
+from scarlet_tf.switching import fast_first_run, read_handle
 
 
 def learning_rate(step: int, total: int, warmup: int, peak: float) -> float:
@@ -61,44 +60,46 @@ class SupernetTrainer:
         self.traces = 0
 
     def build(self) -> None:
-        """Create the supernet, optimizer (and fair accumulators) under the strategy."""
+        """Create the supernet, optimizer (and, for the fair sampler, accumulators of the
+        stem's and head's gradients) under the strategy."""
         config = self.config
         keras.utils.set_random_seed(config.seed)
         with self.strategy.scope():
             self.supernet = Supernet(self.space, config.stabilizer, config.stabilizer_init,
                                      zero_init_residual=config.zero_init_residual)
             self.optimizer = make_optimizer(config.optimizer, self.supernet, config.weight_decay)
+            self.shared = self.supernet.shared_weights()
             self.accumulators = {} if self.sampler.paths_per_step == 1 else {
-                id(v): [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
-                                    synchronization=tf.VariableSynchronization.ON_READ,
-                                    aggregation=tf.VariableAggregation.SUM)]
-                for v in self.supernet.trainable_weights}
-        self.shared = self.supernet.shared_weights()
-        self.train_step = tf.function(self._uniform_step, autograph=False)
-        self.accumulate_step = tf.function(self._accumulate_step, autograph=False)
-        self.apply_choice = tf.function(self._apply_choice, autograph=False)
+                id(v): tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
+                                   synchronization=tf.VariableSynchronization.ON_READ,
+                                   aggregation=tf.VariableAggregation.SUM)
+                for v in self.shared}
+        self.train_step = tf.function(self._path_step, autograph=False)
         self.apply_shared = tf.function(self._apply_shared, autograph=False)
 
     def step(self, images, labels, paths: np.ndarray, lr: float):
-        """One update on int32 ``paths`` [m, L]: (loss, correct) summed over the paths."""
+        """One update on int32 ``paths`` [m, L]: (loss, correct) summed over the paths.
+
+        With several paths (fair sampler) each path's choices are updated right after its
+        backward pass: a choice is on one path of the step (the filler of a 12-choice
+        layer on two, updated twice), so this equals summing first, without a gradient
+        buffer the size of the supernet. The stem and head, on every path, get the sum of
+        the paths' gradients in one update at the end."""
         lr = tf.constant(lr, tf.float32)
-        if len(paths) == 1:
-            return self.train_step(images, labels, tf.constant(paths[0]), lr)
-        totals = [self.accumulate_step(images, labels, tf.constant(p)) for p in paths]
-        self.apply_shared(lr)
-        for index in range(int(np.max(self.space.num_choices))):
-            self.apply_choice(tf.constant(index), lr)
+        totals = [self.train_step(images, labels, tf.constant(p), lr) for p in paths]
+        if len(paths) > 1:
+            self.apply_shared(lr)
         return tuple(sum(t[i] for t in totals) for i in range(2))
 
     # -- traced functions (replica context inside strategy.run) --------------------------
-    def _loss_and_grads(self, images, labels, path, companions):
+    def _loss_and_grads(self, images, labels, path):
         """Forward and backward on one path: loss, correct, shared grads, picks, per-layer
         {role: grad}."""
         onehot = tf.one_hot(labels, self.space.num_classes)
         with tf.GradientTape() as tape:
             logits, picks, reads = self.supernet.run_path(images, path, training=True,
                                                           watch=tape.watch,
-                                                          companions=companions)
+                                                          companions=self.optimizer.slots)
             per_example = keras.losses.categorical_crossentropy(
                 onehot, logits, from_logits=True, label_smoothing=self.config.label_smoothing)
             loss = tf.reduce_sum(per_example) / self.config.batch_size
@@ -115,55 +116,27 @@ class SupernetTrainer:
         return (self.strategy.reduce("sum", loss, None),
                 self.strategy.reduce("sum", correct, None))
 
-    def _uniform_step(self, images, labels, path, lr):
+    def _path_step(self, images, labels, path, lr):
+        """Update the choices of one path; the stem and head too, unless their gradients
+        are accumulated for :meth:`_apply_shared` (fair sampler)."""
         def replica_step(images, labels):
-            loss, correct, shared, picks, per_layer = self._loss_and_grads(
-                images, labels, path, self.optimizer.slots)
+            loss, correct, shared, picks, per_layer = self._loss_and_grads(images, labels, path)
+            if self.accumulators:
+                for variable, grad in zip(self.shared, shared):
+                    add_to(self.accumulators[id(variable)].handle, grad)
+                shared = []
             shared, per_layer = all_reduce(shared, per_layer)
-            self.optimizer.apply_shared(shared, lr)
+            if shared:
+                self.optimizer.apply_shared(shared, lr)
             for picked, grads in zip(picks, per_layer):
                 self.optimizer.apply_layer(picked, grads, lr)
             return loss, correct
         return self._run(replica_step, images, labels)
 
-    def _accumulate_step(self, images, labels, path):
-        """Add one path's gradients to the accumulators (no update)."""
-        def replica_step(images, labels):
-            loss, correct, shared, picks, per_layer = self._loss_and_grads(
-                images, labels, path, self.accumulators)
-            for variable, grad in zip(self.shared, shared):
-                add_to(self.accumulators[id(variable)][0].handle, grad)
-            for picked, grads in zip(picks, per_layer):
-                for role, grad in grads.items():
-                    handle = picked.companions[role][0]
-                    add_to(handle, fit_gradient(grad, handle))
-            return loss, correct
-        return self._run(replica_step, images, labels)
-
-    def _apply_choice(self, index, lr):
-        """Apply and clear the accumulated gradients of choice ``index`` in every layer
-        (a no-op in layers with fewer choices)."""
-        companions = {key: self.optimizer.slots[key] + acc
-                      for key, acc in self.accumulators.items()}
-
-        def replica_step():
-            picks = [switch.pick(index, companions, default=True)
-                     for switch in self.supernet.switches]
-            sums = [{r: read_handle(c[-1], tf.float32) for r, c in p.companions.items()}
-                    for p in picks]
-            for picked, grads in zip(picks, all_reduce([], sums)[1]):
-                slots = {r: c[:-1] for r, c in picked.companions.items()}
-                self.optimizer.apply_layer(dataclasses.replace(picked, companions=slots),
-                                           grads, lr)
-                for handles in picked.companions.values():
-                    clear(handles[-1])
-            return tf.constant(0.0), tf.constant(0.0)
-        return self._run(replica_step)
-
     def _apply_shared(self, lr):
         """Apply and clear the accumulated gradients of the stem and head."""
         def replica_step():
-            handles = [self.accumulators[id(v)][0].handle for v in self.shared]
+            handles = [self.accumulators[id(v)].handle for v in self.shared]
             sums = [read_handle(h, v.dtype) for h, v in zip(handles, self.shared)]
             self.optimizer.apply_shared(all_reduce(sums, [])[0], lr)
             for handle in handles:
