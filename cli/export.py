@@ -165,7 +165,8 @@ def latency_table(space, width, num_classes, input_size, threads, runs, warmup, 
         if lut.settings.get("threads") != threads:
             raise ScarletError(f"{table} was measured with {lut.settings.get('threads')} "
                                f"thread(s); validate with the same --threads")
-        records = latency.validate(lut, validate, runner=runner, seed=seed + 1000)
+        records = latency.validate(lut, validate, runner=runner, seed=seed + 1000,
+                                   progress=lambda message: click.echo(message, err=True))
         for record in records:
             click.echo(f"{record['arch']}: predicted {record['predicted_ms']:.2f} ms, measured "
                        f"{record['measured_ms']:.2f} ms ({record['error']:+.1%})")

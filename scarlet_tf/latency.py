@@ -173,13 +173,18 @@ def fastest_ms(paths, runner, rounds: int = ROUNDS) -> list[float]:
     return best
 
 
-def measure_archs(archs, space: SearchSpace, runner=None) -> list[float]:
-    """End-to-end latency (ms) of each architecture's float32 TFLite model (:func:`fastest_ms`)."""
+def measure_archs(archs, space: SearchSpace, runner=None, progress=None) -> list[float]:
+    """End-to-end latency (ms) of each architecture's float32 TFLite model (:func:`fastest_ms`);
+    ``progress(message)`` hears about each conversion."""
     from scarlet_tf.models import build_model  # TensorFlow-backed (module docstring)
 
+    report = progress or (lambda message: None)
     with tempfile.TemporaryDirectory() as folder:
-        paths = [_write_tflite(build_model(arch, space), Path(folder) / f"arch{i}.tflite")
-                 for i, arch in enumerate(archs)]
+        paths = []
+        for i, arch in enumerate(archs):
+            paths.append(_write_tflite(build_model(arch, space), Path(folder) / f"arch{i}.tflite"))
+            report(f"converted architecture {i + 1}/{len(archs)}")
+        report(f"timing {len(paths)} architectures")
         return fastest_ms(paths, runner or HostRunner())
 
 
@@ -201,7 +206,7 @@ def build_table(space: str | SearchSpace = "scarlet", *, runner=None, calibrate:
                          parts.pop("head"), parts)
     archs = stratified_archs(space, calibrate, seed)
     table.calibration = [{"arch": str(arch), "sum_ms": table.sum_ms(arch), "measured_ms": ms}
-                         for arch, ms in zip(archs, measure_archs(archs, space, runner))]
+                         for arch, ms in zip(archs, measure_archs(archs, space, runner, report))]
     table.correction = fit_correction(table, table.calibration)
     report(f"correction from {calibrate} architectures: {table.correction}")
     return table
@@ -264,17 +269,19 @@ def fit_correction(table: LatencyTable, calibration: list) -> dict | None:
             "scale": {k: float(v) for k, v in zip(groups, coef[2:])}}
 
 
-def validate(table: LatencyTable, count: int, *, runner=None, seed: int = 1000) -> list[dict]:
+def validate(table: LatencyTable, count: int, *, runner=None, seed: int = 1000,
+             progress=None) -> list[dict]:
     """Predicted against measured latency (ms) of ``count`` stratified architectures
     (:func:`stratified_archs`, seeded apart from calibration); returns ``{"arch",
     "stratum", "predicted_ms", "measured_ms", "error"}`` records, ``error`` = predicted /
-    measured - 1."""
+    measured - 1. ``progress(message)`` hears about each conversion."""
     space = get_space(**table.space)
     archs = stratified_archs(space, count, seed)
+    measured = measure_archs(archs, space, runner, progress)
     return [{"arch": str(arch), "stratum": STRATA[i % len(STRATA)],
              "predicted_ms": table.predict(arch), "measured_ms": ms,
              "error": table.predict(arch) / ms - 1}
-            for i, (arch, ms) in enumerate(zip(archs, measure_archs(archs, space, runner)))]
+            for i, (arch, ms) in enumerate(zip(archs, measured))]
 
 
 def accuracy(records: list[dict]) -> dict:
