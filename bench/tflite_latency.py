@@ -1,5 +1,6 @@
 """TFLite latency at 224x224 on this CPU: SCARLET-A/B/C in float32, float16 and int8
-against float32 reference networks.
+against float32 reference networks, and two float32 variants of SCARLET-A that show
+why mult-adds misrank this runtime (every 7x7 kernel made 5x5; every kernel 3x3).
 
 Every model is converted the same way (``scarlet_tf.export.to_tflite``: batch 1, frozen
 variables) and timed with the LiteRT interpreter + XNNPACK in one run. SCARLET weights are
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import keras
 
 from scarlet_tf.export import keras_madds, real_images, recalibrate_random_init, to_tflite
 from scarlet_tf.models import build_model
+from scarlet_tf.space import Architecture
 from scarlet_tf.timing import HostRunner, benchmark
 
 SHAPE = (224, 224, 3)
@@ -32,6 +35,9 @@ REFERENCES = {
     "MobileNetV3Large": lambda: keras.applications.MobileNetV3Large(SHAPE, weights=None),
     "EfficientNetB0": lambda: keras.applications.EfficientNetB0(input_shape=SHAPE, weights=None),
 }
+SCARLET_A = str(Architecture.parse("scarlet-a"))
+VARIANTS = {"SCARLET-A k7->k5": SCARLET_A.replace("k7", "k5"),
+            "SCARLET-A all-k3": re.sub(r"k[57]", "k3", SCARLET_A)}
 
 
 def flatbuffers(quantizations):
@@ -43,6 +49,9 @@ def flatbuffers(quantizations):
         for quantize in quantizations:
             yield name.upper(), quantize, to_tflite(model, quantize=quantize,
                                                     representative=images), keras_madds(model)
+    for name, arch in VARIANTS.items():
+        model = build_model(arch, "scarlet")
+        yield name, "none", to_tflite(model), keras_madds(model)
     for name, make in REFERENCES.items():
         model = make()
         yield name, "none", to_tflite(model), keras_madds(model)
