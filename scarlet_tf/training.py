@@ -4,8 +4,9 @@
 returns it with its per-epoch history. Steps are traced once for every path: the path
 enters as an int32 tensor ``[19]``, each layer picks its choice's variables by handle
 (:mod:`scarlet_tf.switching`), and the masked optimizers update only the picked
-choices. A ``uniform`` step is one traced call; a ``fair`` step (13 paths) accumulates
-each path's gradients in one call per path, then applies them choice by choice.
+choices. A ``uniform`` step is one traced call; a ``fair`` step (13 paths) is one call
+of the same function per path, updating that path's choices, then one update of the stem
+and head from their gradients summed over the paths.
 """
 
 from __future__ import annotations
@@ -69,11 +70,11 @@ class SupernetTrainer:
                                      zero_init_residual=config.zero_init_residual)
             self.optimizer = make_optimizer(config.optimizer, self.supernet, config.weight_decay)
             self.shared = self.supernet.shared_weights()
-            self.accumulators = {} if self.sampler.paths_per_step == 1 else {
-                id(v): tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
-                                   synchronization=tf.VariableSynchronization.ON_READ,
-                                   aggregation=tf.VariableAggregation.SUM)
-                for v in self.shared}
+            self.accumulators = [] if self.sampler.paths_per_step == 1 else [
+                tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False,
+                            synchronization=tf.VariableSynchronization.ON_READ,
+                            aggregation=tf.VariableAggregation.SUM)
+                for v in self.shared]
         self.train_step = tf.function(self._path_step, autograph=False)
         self.apply_shared = tf.function(self._apply_shared, autograph=False)
 
@@ -122,8 +123,8 @@ class SupernetTrainer:
         def replica_step(images, labels):
             loss, correct, shared, picks, per_layer = self._loss_and_grads(images, labels, path)
             if self.accumulators:
-                for variable, grad in zip(self.shared, shared):
-                    add_to(self.accumulators[id(variable)].handle, grad)
+                for accumulator, grad in zip(self.accumulators, shared):
+                    add_to(accumulator.handle, grad)
                 shared = []
             shared, per_layer = all_reduce(shared, per_layer)
             if shared:
@@ -136,7 +137,7 @@ class SupernetTrainer:
     def _apply_shared(self, lr):
         """Apply and clear the accumulated gradients of the stem and head."""
         def replica_step():
-            handles = [self.accumulators[id(v)].handle for v in self.shared]
+            handles = [accumulator.handle for accumulator in self.accumulators]
             sums = [read_handle(h, v.dtype) for h, v in zip(handles, self.shared)]
             self.optimizer.apply_shared(all_reduce(sums, [])[0], lr)
             for handle in handles:
