@@ -20,11 +20,12 @@ Numbers are committed under ``--out`` (scores.csv, truth.csv, analysis/, curves/
 stay under ``--runs`` (derived from CIFAR-10: never committed). A fresh checkout therefore
 resumes from the numbers: a variant whose scores and analysis are complete is not
 retrained, and finished stand-alone runs are not repeated; only a supernet interrupted
-before its scores were written starts over. ``--shard I/N`` splits the truth piece
-between N drivers (e.g. one per core, each under ``taskset``):
+before its scores were written starts over. Several drivers may share the truth piece
+(e.g. one per core, each under ``taskset``): each stand-alone run is claimed by one
+driver (a ``.claim`` file beside its directory), so drivers take the next unclaimed run:
 
     python bench/ranking_study.py --out results/ranking_study --runs runs/ranking_study
-    python bench/ranking_study.py --only truth,report --shard 1/2   # a second driver
+    taskset -c 1 python bench/ranking_study.py --only truth,report   # a second driver
 """
 
 from __future__ import annotations
@@ -232,23 +233,44 @@ def truth_dir(runs: Path, index: int, seed: int) -> Path:
     return runs / "truth" / f"a{index:02d}-seed{seed}"
 
 
-def train_truth(runs: Path, results: Path, arch_rows, seeds_of) -> None:
-    """Train architecture ``i`` for every seed in ``seeds_of(i)``, skipping runs finished
-    here or recorded in ``results/truth.csv`` (committed: the truth spans sessions);
-    truth.csv is rewritten after each run."""
-    for index, row in enumerate(arch_rows):
-        for seed in seeds_of(index):
-            directory = truth_dir(runs, index, seed)
-            done = {(int(r["index"]), int(r["seed"])) for r in truth_table(runs, results, arch_rows)}
-            if (index, seed) in done:
-                continue
-            log(f"stand-alone {index:02d} seed {seed}: {row['arch']}")
-            start = time.time()
-            cli("train-subnet", row["arch"], "--out", directory, "--dataset", ARCHIVE,
-                "--quiet", "--seed", seed,
-                *options({k: v for k, v in {**SPACE, **STANDALONE}.items() if k != "choices"}))
-            (directory / "seconds.txt").write_text(f"{time.time() - start:.1f}\n")
-            write_csv(results / "truth.csv", truth_table(runs, results, arch_rows))
+def train_truth(runs: Path, results: Path, arch_rows) -> None:
+    """Train every architecture with seed 0, then the ``reseeded`` ones with seed 1,
+    skipping runs finished here or recorded in ``results/truth.csv`` (committed: the
+    truth spans sessions) and runs claimed by another live driver; truth.csv is
+    rewritten after each run."""
+    jobs = [(i, 0) for i in range(len(arch_rows))] + [(i, 1) for i in reseeded(arch_rows)]
+    for index, seed in jobs:
+        directory = truth_dir(runs, index, seed)
+        done = {(int(r["index"]), int(r["seed"])) for r in truth_table(runs, results, arch_rows)}
+        if (index, seed) in done or not claim(directory.with_suffix(".claim")):
+            continue
+        log(f"stand-alone {index:02d} seed {seed}: {arch_rows[index]['arch']}")
+        start = time.time()
+        cli("train-subnet", arch_rows[index]["arch"], "--out", directory, "--dataset", ARCHIVE,
+            "--quiet", "--seed", seed,
+            *options({k: v for k, v in {**SPACE, **STANDALONE}.items() if k != "choices"}))
+        (directory / "seconds.txt").write_text(f"{time.time() - start:.1f}\n")
+        write_csv(results / "truth.csv", truth_table(runs, results, arch_rows))
+
+
+def claim(path: Path) -> bool:
+    """Claim a run for this process: True unless ``path`` names another live driver.
+
+    A claim left by a driver that has since died (killed, machine restarted) is taken
+    over; the run it started resumes from its own checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        owner = path.read_text().strip()
+        cmdline = Path(f"/proc/{owner}/cmdline")
+        if owner != str(os.getpid()) and cmdline.exists() and b"ranking_study" in cmdline.read_bytes():
+            return False
+        path.unlink(missing_ok=True)
+    try:
+        with open(path, "x") as handle:
+            handle.write(f"{os.getpid()}\n")
+    except FileExistsError:  # another driver claimed it between the check and here
+        return False
+    return True
 
 
 def reseeded(arch_rows) -> list[int]:
@@ -283,11 +305,7 @@ def main():
     parser.add_argument("--only", default=",".join(PIECES),
                         help=f"comma-separated pieces to run (of {', '.join(PIECES)}); two "
                              "drivers may run disjoint pieces at once")
-    parser.add_argument("--shard", default="0/1",
-                        help="I/N: train only the stand-alone models whose index is I mod N, "
-                             "so N drivers (e.g. one per core) share the truth piece")
     args = parser.parse_args()
-    shard, shards = map(int, args.shard.split("/"))
     if not ARCHIVE.exists():
         sys.exit(f"error: the study needs the CIFAR-10 archive at {ARCHIVE}")
     results, runs = Path(args.out), Path(args.runs)
@@ -298,11 +316,7 @@ def main():
         "supernets": lambda: [train_supernet(runs, results, v, arch_rows) for v in variants],
         "scores": lambda: score_all(runs, results, variants, arch_rows),
         "analysis": lambda: analyze_all(runs, results, variants),
-        "truth": lambda: (train_truth(runs, results, arch_rows,
-                                      lambda i: (0,) if i % shards == shard else ()),
-                          train_truth(runs, results, arch_rows,
-                                      lambda i: (1,) if i in reseeded(arch_rows)
-                                      and i % shards == shard else ())),
+        "truth": lambda: train_truth(runs, results, arch_rows),
         "report": lambda: report(runs, results, variants, arch_rows),
     }
     only = args.only.split(",")

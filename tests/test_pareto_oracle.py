@@ -229,6 +229,17 @@ def test_front_is_feasible_non_dominated_and_complete(reference):
     assert best[:-1] == [t.trial_id for t in front] and best[-1] not in best[:-1]
 
 
+def test_first_generation_opens_with_the_defaults_unless_told_not_to(reference, tmp_path):
+    defaults = Genome(every_type_space()).defaults()
+    assert defaults["family"] == "mlp" and defaults["lr"] == 1e-4 and "kernel" not in defaults
+    check_candidate(every_type_space(), defaults)
+    oracle, _ = reference
+    assert oracle.completed_trials()[0].hyperparameters.values == defaults
+    plain, _ = search_functions(make_oracle(generations=1, start_from_defaults=False),
+                                directory=tmp_path)
+    assert defaults not in [t.hyperparameters.values for t in plain.completed_trials()]
+
+
 def nsga2_vectors(oracle, trials):
     return np.array([[oracle.metrics(t)["error"], -oracle.metrics(t)["size"]] for t in trials])
 

@@ -81,6 +81,11 @@ class Genome:
         """A random candidate: each active hyperparameter uniform on its sampling scale."""
         return self._build(lambda hp, k: self._random(hp, k, rng))
 
+    def defaults(self) -> dict:
+        """The space's default candidate: each active hyperparameter at its ``default``
+        (keras-tuner's: the minimum of an ``Int`` or ``Float``, the first ``Choice``)."""
+        return self._build(lambda hp, k: hp.value if k == FIXED else hp.default)
+
     def crossover(self, a: dict, b: dict, rng: np.random.Generator) -> dict:
         """One child of ``a`` and ``b``: per hyperparameter SBX (numeric) or a parent's
         value (categorical); the one parent's value where only one has it."""

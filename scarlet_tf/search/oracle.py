@@ -44,6 +44,7 @@ class EvolutionOracle(ParetoOracle):
                          layer_hyperparameters(problem), population=population,
                          generations=generations, seed=seed, mutation_rate=mutation_rate,
                          crossover_rate=crossover_rate, weights=problem.weights, log=log,
+                         start_from_defaults=False,  # spread along the costs instead
                          allow_new_entries=False, tune_new_entries=False)
         self.verbose = 0
 

@@ -1,7 +1,7 @@
 """``ParetoOracle``: NSGA-II for any keras-tuner HyperModel, as a ``keras_tuner.Oracle``.
 
-The first generation is ``population`` random candidates of the hyperparameter space;
-each later one is ``population`` children (binary tournament, crossover, mutation; see
+The first generation is the space's default candidate (the user's best guess; optional)
+and random candidates of the hyperparameter space, ``population`` in all; each later one is ``population`` children (binary tournament, crossover, mutation; see
 :mod:`scarlet_tf.search.genome`) of the survivors of the previous ones (non-dominated
 sorting with constraint-domination, crowding distance). A generation is a barrier:
 ``populate_space`` answers IDLE while any member is still being evaluated, so results
@@ -73,7 +73,8 @@ class ParetoOracle(kt.Oracle):
     ``mutation_rate``: per hyperparameter (default 1 / the number of varying ones active
     in the child: one mutation per child on average).
     ``weights`` ``[M]``: preferences in the crowding distance (see ``nsga2``). ``log``
-    gets one line per finished generation.
+    gets one line per finished generation. ``start_from_defaults``: the first generation
+    opens with the hyperparameters' ``default`` values (if they meet ``constraint``).
 
     ``surrogate`` (``"forest"``, ``"gp"`` or None): after the first generation, breed
     ``screening`` times more children than are evaluated and evaluate the ``population``
@@ -86,7 +87,8 @@ class ParetoOracle(kt.Oracle):
                  generations: int = 10, seed: int = 0, limits=(), constraint=None,
                  crossover_rate: float = 0.9, mutation_rate: float | None = None,
                  weights=None, surrogate: str | None = "forest", screening: int = 30,
-                 rounds: int = 1, log=None, **oracle_kwargs):
+                 rounds: int = 1, start_from_defaults: bool = True, log=None,
+                 **oracle_kwargs):
         objectives = front.objectives_of(objective)
         _check(population, generations, limits, constraint, crossover_rate, mutation_rate,
                weights, len(objectives))
@@ -98,6 +100,7 @@ class ParetoOracle(kt.Oracle):
         self.constraint, self.weights, self.log = constraint, weights, log
         self.crossover_rate, self.mutation_rate = crossover_rate, mutation_rate
         self.surrogate, self.screening, self.rounds = surrogate, screening, rounds
+        self.start_from_defaults = start_from_defaults
         self._given_space = hyperparameters.get_config()["space"] if hyperparameters else None
         self._generation, self._closed, self._queue = 0, False, None
         self._survivors: list[str] = []
@@ -183,7 +186,7 @@ class ParetoOracle(kt.Oracle):
             "crossover_rate": self.crossover_rate, "weights": self.weights,
             "limits": [asdict(limit) for limit in self.limits], "constraint": constraint,
             "surrogate": self.surrogate, "screening": self.screening,
-            "rounds": self.rounds}))
+            "rounds": self.rounds, "start_from_defaults": self.start_from_defaults}))
 
     @property
     def generation(self) -> int:
@@ -235,8 +238,9 @@ class ParetoOracle(kt.Oracle):
     # --- generations -------------------------------------------------------------------
 
     def _first_generation(self) -> list[dict]:
-        queue = self._propose(self._sample, self.population,
-                              np.random.default_rng([self.search_seed, 0]))
+        first = [self.genome().defaults()] if self.start_from_defaults else []
+        queue = self._propose(lambda rng: first.pop() if first else self._sample(rng),
+                              self.population, np.random.default_rng([self.search_seed, 0]))
         if not queue and not self.trials:
             raise ScarletError(f"no candidate met the constraint in "
                                f"{TRIES_PER_MEMBER * self.population} random draws; relax it")
