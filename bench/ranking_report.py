@@ -1,4 +1,5 @@
-"""The ranking study's report: statistics with intervals, the seed ceiling, and plots.
+"""The ranking study's report: statistics with intervals, the seed ceiling, cost-only
+baselines (mult-adds, parameters: a ranking that needs no supernet) and plots.
 
 Used by ``bench/ranking_study.py``; rebuilt from whatever pieces are finished.
 Writes ``summary.json``, ``table.md`` and ``scatter.png``, ``curves.png`` and
@@ -24,7 +25,9 @@ def write_report(results: Path, arch_rows, truth, curves, settings) -> dict:
     seed1 = {t["arch"]: float(t["test_accuracy"]) for t in truth if int(t["seed"]) == 1}
     summary = {"settings": settings, "architectures": len(arch_rows),
                "trained": {"seed0": len(seed0), "seed1": len(seed1)},
-               "ceiling": _compare(seed1, seed0), "supernets": {}}
+               "ceiling": _compare(seed1, seed0), "supernets": {},
+               "baselines": {cost: _compare({r["arch"]: float(r[cost]) for r in arch_rows}, seed0)
+                             for cost in ("madds", "params")}}
     for variant, by_arch in scores.items():
         summary["supernets"][variant] = {
             "all": _compare(by_arch, seed0),
@@ -84,12 +87,15 @@ def _similarity(folder: Path) -> dict:
 
 
 def table(summary: dict) -> str:
-    """Markdown table: one row per supernet and one for the seed-to-seed ceiling."""
+    """Markdown table: one row per supernet, per cost baseline and one for the
+    seed-to-seed ceiling."""
     lines = ["| ranking by | n | Kendall tau [95% CI] | Spearman rho [95% CI] | top-k overlap |",
              "|---|---|---|---|---|"]
     rows = [(f"supernet, {v}", s["all"]) for v, s in summary["supernets"].items()]
     rows += [(f"supernet, {v}, reseeded subset", s["reseeded_subset"])
              for v, s in summary["supernets"].items()]
+    rows += [(f"{cost} alone (no supernet)", stats)
+             for cost, stats in summary.get("baselines", {}).items()]
     rows.append(("stand-alone seed 1 (ceiling)", summary["ceiling"]))
     for name, stats in rows:
         if stats is None:

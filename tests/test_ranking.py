@@ -104,3 +104,31 @@ def test_tau_difference_separates_a_good_ranker_from_a_poor_one():
     swapped = bootstrap_tau_difference(poor, good, truth)
     assert swapped["difference"] == pytest.approx(-result["difference"])
     assert swapped["interval"][1] < 0
+
+
+def test_study_report_ranks_supernets_baselines_and_the_seed_ceiling(tmp_path):
+    """bench/ranking_report.py on synthetic numbers: a supernet that orders the truth
+    exactly gets tau 1, one that reverses it -1; mult-adds (here equal to the truth's
+    order) is a baseline row; the second seed gives the ceiling."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from ranking_report import write_report
+
+    archs = [{"arch": f"a{i}", "madds": str(10 + i), "params": str(100 - i)} for i in range(8)]
+    truth = [{"arch": f"a{i}", "seed": seed, "test_accuracy": 0.4 + 0.01 * i + 0.001 * seed * (i % 2)}
+             for i in range(8) for seed in (0, 1)]
+    with open(tmp_path / "scores.csv", "w") as f:
+        f.write("variant,arch,accuracy,loss,seconds\n")
+        f.writelines(f"{v},a{i},{0.3 + s * 0.01 * i},1.0,1.0\n"
+                     for v, s in (("learnable", 1), ("none", -1)) for i in range(8))
+    summary = write_report(tmp_path, archs, truth, {}, settings={})
+    assert summary["supernets"]["learnable"]["all"]["kendall_tau"] == pytest.approx(1.0)
+    assert summary["supernets"]["none"]["all"]["kendall_tau"] == pytest.approx(-1.0)
+    assert summary["baselines"]["madds"]["kendall_tau"] == pytest.approx(1.0)
+    assert summary["baselines"]["params"]["kendall_tau"] == pytest.approx(-1.0)
+    assert summary["ceiling"]["n"] == 8 and summary["differences"]["learnable - none"]["difference"] > 1.5
+    table = (tmp_path / "table.md").read_text()
+    assert "| madds alone (no supernet) | 8 | 1.000" in table and "(ceiling) | 8 |" in table
+    assert (tmp_path / "scatter.png").stat().st_size > 1000
