@@ -66,9 +66,10 @@ def test_screening_improves_a_search_at_the_same_budget(tmp_path):
     objectives = [kt.Objective("f1", "min"), kt.Objective("f2", "min")]
     found = {}
     for name in ("forest", None):
+        # random starts: ZDT's defaults (all 0) lie on its front and would hide what
+        # screening adds
         oracle = ParetoOracle(objectives, hp, population=10, generations=5, seed=1,
-                              surrogate=name, start_from_defaults=False)  # ZDT's defaults
-        # (all 0) lie on its front: that start would hide what screening adds
+                              surrogate=name, start_from_defaults=False)
         search_functions(oracle, zdt1, tmp_path / str(name))
         assert len(oracle.completed_trials()) == 50
         found[name] = hypervolume(oracle.get_best_trials(), objectives, [1.1, 11.0])

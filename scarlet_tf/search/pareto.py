@@ -1,7 +1,8 @@
 """``ParetoOracle``: NSGA-II for any keras-tuner HyperModel, as a ``keras_tuner.Oracle``.
 
 The first generation is the space's default candidate (the user's best guess; optional)
-and random candidates of the hyperparameter space, ``population`` in all; each later one is ``population`` children (binary tournament, crossover, mutation; see
+and random candidates of the hyperparameter space, ``population`` in all; each later one
+is ``population`` children (binary tournament, crossover, mutation; see
 :mod:`scarlet_tf.search.genome`) of the survivors of the previous ones (non-dominated
 sorting with constraint-domination, crowding distance). A generation is a barrier:
 ``populate_space`` answers IDLE while any member is still being evaluated, so results
