@@ -13,14 +13,20 @@ reference point per problem, the same for every method) per seed, mean, the rati
 ours / random and ours / Bayesian, wins; per method: the oracle's overhead per trial in
 ms (search wall time minus evaluation time, over trials: proposals, bookkeeping and
 keras-tuner's own trial files) and the peak RSS of the process that ran it (each
-method runs in its own process). Writes results/pareto_oracle/{runs.csv,summary.json}.
+method runs in its own process). Writes results/pareto_oracle/{runs.csv,summary.json,
+table.md} (table.md: the README's tables).
+
+Resumable: each search appends its row to ``runs.csv`` as it finishes, and a search
+whose (method, problem, seed, budget) row is already there is not run again, so an
+interrupted run continues where it stopped; ``--rerun pareto`` drops a method's rows
+first (e.g. after changing the oracle).
 
 keras-tuner's BayesianOptimization takes seconds of oracle time per trial here (a
 Gaussian process refit with 20 restarts and 50 L-BFGS-B restarts of its acquisition,
 after 3 x dimensions random trials), so ``--bayesian-seeds`` can run it on fewer seeds.
 
 Usage: python bench/pareto_oracle.py [--seeds 5] [--bayesian-seeds N] [--population 20]
-       [--generations 10]
+       [--generations 10] [--rerun METHODS]
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ PROBLEMS = ("zdt1", "zdt2", "zdt3", "mixed")
 # 0 (max), log10 params 8 (min; the largest model has about 10^7.5)
 REFERENCE = {"zdt1": (1.1, 11.0), "zdt2": (1.1, 11.0), "zdt3": (1.1, 11.0),
              "mixed": (0.0, 8.0)}
+COLUMNS = ("method", "problem", "seed", "budget", "trials", "front", "hypervolume",
+           "overhead_ms")
 
 
 # --- problems ------------------------------------------------------------------------
@@ -166,25 +174,60 @@ def one_search(method, name, seed, budget, population, work) -> dict:
     wall = time.perf_counter() - start
     trials = [t for t in oracle.trials.values() if t.status == "COMPLETED"]
     best = front.pareto_front(trials, objectives)
-    return {"method": method, "problem": name, "seed": seed, "trials": len(trials),
+    return {"method": method, "problem": name, "seed": seed, "budget": budget,
+            "trials": len(trials),
             "front": len(best),
             "hypervolume": front.hypervolume(best, objectives, REFERENCE[name]),
             "overhead_ms": 1e3 * (wall - spent[0]) / max(len(trials), 1)}
 
 
-def run_method(method, problems, seeds, budget, population) -> tuple[list, float]:
-    """Every (problem, seed) of one method, in this process: rows, peak RSS (MiB)."""
+def run_method(method, searches, budget, population, path) -> float:
+    """``searches`` ((problem, seed) pairs) of one method, in this process, each row
+    appended to the CSV at ``path`` as it finishes: the peak RSS (MiB)."""
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    rows = []
     with tempfile.TemporaryDirectory() as work:
-        for name in problems:
-            for seed in seeds:
-                rows.append(one_search(method, name, seed, budget, population, work))
-                print(f"  {method:8s} {name} seed {seed}: hv {rows[-1]['hypervolume']:.4f} "
-                      f"({rows[-1]['overhead_ms']:.1f} ms/trial)", flush=True)
-    return rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        for name, seed in searches:
+            row = one_search(method, name, seed, budget, population, work)
+            append_row(path, row)
+            print(f"  {method:8s} {name} seed {seed}: hv {row['hypervolume']:.4f} "
+                  f"({row['overhead_ms']:.1f} ms/trial)", flush=True)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- rows on disk --------------------------------------------------------------------
+
+
+def append_row(path: Path, row: dict):
+    """Append one row (writing the header first into a new file)."""
+    new = not path.exists()
+    with open(path, "a", newline="") as stream:
+        writer = csv.DictWriter(stream, COLUMNS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def read_rows(path: Path, budget: int) -> list[dict]:
+    """The rows in ``path`` for this budget, typed."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as stream:
+        rows = [r for r in csv.DictReader(stream) if r.get("budget") == str(budget)]
+    return [{**r, "seed": int(r["seed"]), "budget": budget, "trials": int(r["trials"]),
+             "front": int(r["front"]), "hypervolume": float(r["hypervolume"]),
+             "overhead_ms": float(r["overhead_ms"])} for r in rows]
+
+
+def drop_rows(path: Path, budget: int, methods: set):
+    """Rewrite ``path`` without the rows of ``methods`` at this budget."""
+    with open(path, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    path.unlink()
+    for row in rows:
+        if not (row["method"] in methods and row.get("budget") == str(budget)):
+            append_row(path, row)
 
 
 # --- report --------------------------------------------------------------------------
@@ -216,6 +259,32 @@ def table(rows, problems, seeds, methods) -> list[str]:
     return lines
 
 
+NAMES = {"pareto": "ParetoOracle (ours)", "random": "RandomSearch",
+         "bayesian": "BayesianOptimization"}
+
+
+def markdown(rows, problems, seeds, methods) -> str:
+    """The README's tables: hypervolume per problem, method and seed (``–``: not run),
+    mean; overhead per trial (ms, mean over every row of the method)."""
+    hv = {(r["method"], r["problem"], r["seed"]): r["hypervolume"] for r in rows}
+    lines = ["| problem | oracle | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |",
+             "|---|---|" + "---:|" * (len(seeds) + 1)]
+    for name in problems:
+        for method in methods:
+            values = [hv.get((method, name, s)) for s in seeds]
+            done = [v for v in values if v is not None]
+            cells = ["–" if v is None else f"{v:.3f}" for v in values]
+            mean = f"{sum(done) / len(done):.3f}" if done else "–"
+            lines.append(f"| {name.upper() if name != 'mixed' else name} | {NAMES[method]} | "
+                         + " | ".join(cells) + f" | {mean} |")
+    lines += ["", "| oracle | overhead per trial (ms, mean) |", "|---|---:|"]
+    for method in methods:
+        mine = [r["overhead_ms"] for r in rows if r["method"] == method]
+        if mine:
+            lines.append(f"| {NAMES[method]} | {sum(mine) / len(mine):.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
@@ -227,35 +296,43 @@ def main(argv=None):
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--out", default=str(ROOT / "results" / "pareto_oracle"))
+    parser.add_argument("--rerun", default="",
+                        help="Methods whose rows in OUT/runs.csv are dropped and run again.")
     args = parser.parse_args(argv)
     problems, seeds = args.problems.split(","), list(range(args.seeds))
     budget = args.population * args.generations
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.rerun and (out / "runs.csv").exists():
+        drop_rows(out / "runs.csv", budget, set(args.rerun.split(",")))
+    rows = read_rows(out / "runs.csv", budget)
+    done = {(r["method"], r["problem"], r["seed"]) for r in rows}
     print(f"budget {budget} trials ({args.population} x {args.generations} generations), "
-          f"seeds {seeds}", flush=True)
-    rows, peaks, seconds = [], {}, {}
+          f"seeds {seeds}; {len(rows)} searches already in {out / 'runs.csv'}", flush=True)
+    peaks, seconds = {}, {}
     context = multiprocessing.get_context("spawn")
     for method in args.methods.split(","):
+        mine = seeds[:args.bayesian_seeds] if method == "bayesian" else seeds
+        searches = [(n, s) for n in problems for s in mine if (method, n, s) not in done]
+        if not searches:
+            continue
         start = time.perf_counter()
         with context.Pool(1) as pool:
-            mine = seeds[:args.bayesian_seeds] if method == "bayesian" else seeds
-            found, peaks[method] = pool.apply(run_method, (method, problems, mine, budget,
-                                                            args.population))
-        rows += found
+            peaks[method] = pool.apply(run_method, (method, searches, budget,
+                                                    args.population, out / "runs.csv"))
         seconds[method] = time.perf_counter() - start
+    rows = read_rows(out / "runs.csv", budget)
     lines = [(f"hypervolume of the final feasible front (reference {REFERENCE}), budget "
               f"{budget} trials")]
     lines += table(rows, problems, seeds, args.methods.split(","))
-    for method, peak in peaks.items():
+    for method in args.methods.split(","):
         mine = [r["overhead_ms"] for r in rows if r["method"] == method]
-        lines.append(f"{method:9s} overhead {sum(mine) / len(mine):7.2f} ms/trial (mean), "
-                     f"peak RSS {peak:.0f} MiB, {seconds[method]:.0f} s in all")
+        peak = (f", peak RSS {peaks[method]:.0f} MiB, {seconds[method]:.0f} s in all"
+                if method in peaks else " (rows from an earlier run)")
+        lines.append(f"{method:9s} overhead {sum(mine) / max(len(mine), 1):7.2f} ms/trial "
+                     f"(mean){peak}")
     print("\n".join(lines))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "runs.csv", "w", newline="") as stream:
-        writer = csv.DictWriter(stream, list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    (out / "table.md").write_text(markdown(rows, problems, seeds, args.methods.split(",")))
     (out / "summary.json").write_text(json.dumps(
         {"budget": budget, "population": args.population, "seeds": seeds,
          "reference": REFERENCE, "peak_rss_mib": peaks, "seconds": seconds,

@@ -45,6 +45,7 @@ class EvolutionOracle(ParetoOracle):
                          generations=generations, seed=seed, mutation_rate=mutation_rate,
                          crossover_rate=crossover_rate, weights=problem.weights, log=log,
                          start_from_defaults=False,  # spread along the costs instead
+                         surrogate="forest",  # 1000s of trials x 247 one-hot columns
                          allow_new_entries=False, tune_new_entries=False)
         self.verbose = 0
 

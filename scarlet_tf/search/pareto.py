@@ -77,17 +77,20 @@ class ParetoOracle(kt.Oracle):
     gets one line per finished generation. ``start_from_defaults``: the first generation
     opens with the hyperparameters' ``default`` values (if they meet ``constraint``).
 
-    ``surrogate`` (``"forest"``, ``"gp"`` or None): after the first generation, breed
+    ``surrogate`` (``"gp"``, ``"forest"`` or None): after the first generation, breed
     ``screening`` times more children than are evaluated and evaluate the ``population``
     that NSGA-II would keep by their optimistic predicted objectives, ``rounds`` rounds of
     breed-and-screen per generation (:mod:`scarlet_tf.search.surrogate`); None breeds
-    ``population`` children and evaluates them all (plain NSGA-II).
+    ``population`` children and evaluates them all (plain NSGA-II). ``"gp"`` (a Gaussian
+    process per objective) finds the best fronts in a few hundred trials; its fit grows
+    with the cube of the trials and with the number of features, so for thousands of
+    trials or hundreds of one-hot columns ``"forest"`` (extra-trees) is the cheaper choice.
     """
 
     def __init__(self, objective, hyperparameters=None, *, population: int = 20,
                  generations: int = 10, seed: int = 0, limits=(), constraint=None,
                  crossover_rate: float = 0.9, mutation_rate: float | None = None,
-                 weights=None, surrogate: str | None = "forest", screening: int = 30,
+                 weights=None, surrogate: str | None = "gp", screening: int = 30,
                  rounds: int = 1, start_from_defaults: bool = True, log=None,
                  **oracle_kwargs):
         objectives = front.objectives_of(objective)
