@@ -25,8 +25,8 @@ keras-tuner's BayesianOptimization takes seconds of oracle time per trial here (
 Gaussian process refit with 20 restarts and 50 L-BFGS-B restarts of its acquisition,
 after 3 x dimensions random trials), so ``--bayesian-seeds`` can run it on fewer seeds.
 
-Usage: python bench/pareto_oracle.py [--seeds 5] [--bayesian-seeds N] [--population 20]
-       [--generations 10] [--rerun METHODS]
+Usage: python bench/pareto_oracle.py [--seeds 5] [--bayesian-seeds N] [--only-seeds 4,3]
+       [--population 20] [--generations 10] [--rerun METHODS]
 """
 
 from __future__ import annotations
@@ -189,6 +189,9 @@ def run_method(method, searches, budget, population, path) -> float:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with tempfile.TemporaryDirectory() as work:
         for name, seed in searches:
+            if any((r["method"], r["problem"], r["seed"]) == (method, name, seed)
+                   for r in read_rows(path, budget)):
+                continue  # finished meanwhile by another process (--only-seeds)
             row = one_search(method, name, seed, budget, population, work)
             append_row(path, row)
             print(f"  {method:8s} {name} seed {seed}: hv {row['hypervolume']:.4f} "
@@ -291,6 +294,9 @@ def main(argv=None):
     parser.add_argument("--bayesian-seeds", type=int, default=None,
                         help="Seeds for BayesianOptimization (minutes per search) "
                              "[default: --seeds].")
+    parser.add_argument("--only-seeds", default=None,
+                        help="Run only these seeds, in this order (e.g. '4,3' in a second "
+                             "process on another core); the table shows all of --seeds.")
     parser.add_argument("--population", type=int, default=20)
     parser.add_argument("--generations", type=int, default=10)
     parser.add_argument("--problems", default=",".join(PROBLEMS))
@@ -313,6 +319,8 @@ def main(argv=None):
     context = multiprocessing.get_context("spawn")
     for method in args.methods.split(","):
         mine = seeds[:args.bayesian_seeds] if method == "bayesian" else seeds
+        if args.only_seeds:
+            mine = [int(s) for s in args.only_seeds.split(",") if int(s) in mine]
         searches = [(n, s) for n in problems for s in mine if (method, n, s) not in done]
         if not searches:
             continue
