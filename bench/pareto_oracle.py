@@ -26,7 +26,7 @@ Gaussian process refit with 20 restarts and 50 L-BFGS-B restarts of its acquisit
 after 3 x dimensions random trials), so ``--bayesian-seeds`` can run it on fewer seeds.
 
 Usage: python bench/pareto_oracle.py [--seeds 5] [--bayesian-seeds N] [--only-seeds 4,3]
-       [--population 20] [--generations 10] [--rerun METHODS]
+       [--population 20] [--generations 10] [--rerun METHODS] [--report]
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# default methods; --methods pareto-random-start runs ours without the default candidate
 METHODS = ("pareto", "random", "bayesian")
 PROBLEMS = ("zdt1", "zdt2", "zdt3", "mixed")
 # reference points (objectives' own units): ZDT's f1 spans [0, 1] and f2 of a random
@@ -140,9 +141,10 @@ def make_oracle(method: str, space, objectives, budget: int, population: int, se
 
     from scarlet_tf.search import ParetoOracle
 
-    if method == "pareto":
+    if method in ("pareto", "pareto-random-start"):
         return ParetoOracle(objectives, space, population=population,
-                            generations=budget // population, seed=seed)
+                            generations=budget // population, seed=seed,
+                            start_from_defaults=method == "pareto")
     oracle_class = {"random": kt.oracles.RandomSearchOracle,
                     "bayesian": kt.oracles.BayesianOptimizationOracle}[method]
     return oracle_class(objective=objectives, hyperparameters=space, max_trials=budget,
@@ -263,7 +265,8 @@ def table(rows, problems, seeds, methods) -> list[str]:
 
 
 NAMES = {"pareto": "ParetoOracle (ours)", "random": "RandomSearch",
-         "bayesian": "BayesianOptimization"}
+         "bayesian": "BayesianOptimization",
+         "pareto-random-start": "ours, random first generation"}
 
 
 def markdown(rows, problems, seeds, methods) -> str:
@@ -302,6 +305,8 @@ def main(argv=None):
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--out", default=str(ROOT / "results" / "pareto_oracle"))
+    parser.add_argument("--report", action="store_true",
+                        help="Run nothing: tables from the rows already in OUT/runs.csv.")
     parser.add_argument("--rerun", default="",
                         help="Methods whose rows in OUT/runs.csv are dropped and run again.")
     args = parser.parse_args(argv)
@@ -322,7 +327,7 @@ def main(argv=None):
         if args.only_seeds:
             mine = [int(s) for s in args.only_seeds.split(",") if int(s) in mine]
         searches = [(n, s) for n in problems for s in mine if (method, n, s) not in done]
-        if not searches:
+        if not searches or args.report:
             continue
         start = time.perf_counter()
         with context.Pool(1) as pool:
