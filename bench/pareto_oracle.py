@@ -195,7 +195,7 @@ def run_method(method, searches, budget, population, path) -> float:
                    for r in read_rows(path, budget)):
                 continue  # finished meanwhile by another process (--only-seeds)
             row = one_search(method, name, seed, budget, population, work)
-            append_row(path, row)
+            append_rows(path, [row])
             print(f"  {method:8s} {name} seed {seed}: hv {row['hypervolume']:.4f} "
                   f"({row['overhead_ms']:.1f} ms/trial)", flush=True)
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -204,14 +204,14 @@ def run_method(method, searches, budget, population, path) -> float:
 # --- rows on disk --------------------------------------------------------------------
 
 
-def append_row(path: Path, row: dict):
-    """Append one row (writing the header first into a new file)."""
+def append_rows(path: Path, rows: list[dict]):
+    """Append rows (writing the header first into a new file)."""
     new = not path.exists()
     with open(path, "a", newline="") as stream:
         writer = csv.DictWriter(stream, COLUMNS)
         if new:
             writer.writeheader()
-        writer.writerow(row)
+        writer.writerows(rows)
 
 
 def read_rows(path: Path, budget: int) -> list[dict]:
@@ -230,37 +230,55 @@ def drop_rows(path: Path, budget: int, methods: set):
     with open(path, newline="") as stream:
         rows = list(csv.DictReader(stream))
     path.unlink()
-    for row in rows:
-        if not (row["method"] in methods and row.get("budget") == str(budget)):
-            append_row(path, row)
+    append_rows(path, [r for r in rows
+                       if not (r["method"] in methods and r.get("budget") == str(budget))])
 
 
 # --- report --------------------------------------------------------------------------
 
 
+def hypervolumes(rows) -> dict:
+    """``{(method, problem, seed): hypervolume}``."""
+    return {(r["method"], r["problem"], r["seed"]): r["hypervolume"] for r in rows}
+
+
+def per_seed(hv: dict, method: str, name: str, seeds) -> tuple[list, float | None]:
+    """Hypervolume per seed (None: not run) and their mean (None: no seed ran)."""
+    values = [hv.get((method, name, s)) for s in seeds]
+    done = [v for v in values if v is not None]
+    return values, (sum(done) / len(done) if done else None)
+
+
+def mean_overhead(rows, method: str) -> float | None:
+    """Mean oracle overhead per trial (ms) over the method's rows (None: no rows)."""
+    mine = [r["overhead_ms"] for r in rows if r["method"] == method]
+    return sum(mine) / len(mine) if mine else None
+
+
 def table(rows, problems, seeds, methods) -> list[str]:
     """Hypervolume per seed (``-``: not run), mean, and (when ours ran) ratios and wins
     over common seeds."""
-    hv = {(r["method"], r["problem"], r["seed"]): r["hypervolume"] for r in rows}
+    hv = hypervolumes(rows)
     lines = [f"{'problem':8s} {'method':9s} " + " ".join(f"{'seed ' + str(s):>8s}" for s in seeds)
              + "     mean"]
     for name in problems:
         for method in methods:
-            values = [hv.get((method, name, s)) for s in seeds]
-            done = [v for v in values if v is not None]
+            values, mean = per_seed(hv, method, name, seeds)
             lines.append(f"{name:8s} {method:9s} " + " ".join(
-                "       -" if v is None else f"{v:8.4f}" for v in values)
-                + f" {sum(done) / max(len(done), 1):8.4f}")
+                "       -" if v is None else f"{v:8.4f}" for v in values + [mean]))
         if "pareto" not in methods:
             continue
         ratios = []
         for method in [m for m in methods if m != "pareto"]:
-            common = [s for s in seeds if (method, name, s) in hv]
+            common = [s for s in seeds if (method, name, s) in hv and ("pareto", name, s) in hv]
+            if not common:
+                continue
             ours = sum(hv["pareto", name, s] for s in common) / max(len(common), 1)
             theirs = sum(hv[method, name, s] for s in common) / max(len(common), 1)
             wins = sum(hv["pareto", name, s] > hv[method, name, s] for s in common)
             ratios.append(f"ours/{method} {ours / theirs:.3f} (wins {wins}/{len(common)})")
-        lines.append(f"{name:8s} ratio " + ", ".join(ratios))
+        if ratios:
+            lines.append(f"{name:8s} ratio " + ", ".join(ratios))
     return lines
 
 
@@ -272,22 +290,19 @@ NAMES = {"pareto": "ParetoOracle (ours)", "random": "RandomSearch",
 def markdown(rows, problems, seeds, methods) -> str:
     """The README's tables: hypervolume per problem, method and seed (``–``: not run),
     mean; overhead per trial (ms, mean over every row of the method)."""
-    hv = {(r["method"], r["problem"], r["seed"]): r["hypervolume"] for r in rows}
+    hv = hypervolumes(rows)
     lines = ["| problem | oracle | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |",
              "|---|---|" + "---:|" * (len(seeds) + 1)]
     for name in problems:
         for method in methods:
-            values = [hv.get((method, name, s)) for s in seeds]
-            done = [v for v in values if v is not None]
-            cells = ["–" if v is None else f"{v:.3f}" for v in values]
-            mean = f"{sum(done) / len(done):.3f}" if done else "–"
+            values, mean = per_seed(hv, method, name, seeds)
+            cells = ["–" if v is None else f"{v:.3f}" for v in values + [mean]]
             lines.append(f"| {name.upper() if name != 'mixed' else name} | {NAMES[method]} | "
-                         + " | ".join(cells) + f" | {mean} |")
+                         + " | ".join(cells) + " |")
     lines += ["", "| oracle | overhead per trial (ms, mean) |", "|---|---:|"]
     for method in methods:
-        mine = [r["overhead_ms"] for r in rows if r["method"] == method]
-        if mine:
-            lines.append(f"| {NAMES[method]} | {sum(mine) / len(mine):.1f} |")
+        if mean_overhead(rows, method) is not None:
+            lines.append(f"| {NAMES[method]} | {mean_overhead(rows, method):.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -310,6 +325,8 @@ def main(argv=None):
     parser.add_argument("--rerun", default="",
                         help="Methods whose rows in OUT/runs.csv are dropped and run again.")
     args = parser.parse_args(argv)
+    if args.report and args.rerun:
+        parser.error("--report runs nothing, so --rerun would only delete rows; use one")
     problems, seeds = args.problems.split(","), list(range(args.seeds))
     budget = args.population * args.generations
     out = Path(args.out)
@@ -339,10 +356,11 @@ def main(argv=None):
               f"{budget} trials")]
     lines += table(rows, problems, seeds, args.methods.split(","))
     for method in args.methods.split(","):
-        mine = [r["overhead_ms"] for r in rows if r["method"] == method]
+        if mean_overhead(rows, method) is None:
+            continue
         peak = (f", peak RSS {peaks[method]:.0f} MiB, {seconds[method]:.0f} s in all"
                 if method in peaks else " (rows from an earlier run)")
-        lines.append(f"{method:9s} overhead {sum(mine) / max(len(mine), 1):7.2f} ms/trial "
+        lines.append(f"{method:9s} overhead {mean_overhead(rows, method):7.2f} ms/trial "
                      f"(mean){peak}")
     print("\n".join(lines))
     (out / "table.md").write_text(markdown(rows, problems, seeds, args.methods.split(",")))
