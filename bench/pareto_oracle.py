@@ -273,8 +273,7 @@ def table(rows, problems, seeds, methods) -> list[str]:
             common = [s for s in seeds if (method, name, s) in hv and ("pareto", name, s) in hv]
             if not common:
                 continue
-            ours = sum(hv["pareto", name, s] for s in common) / max(len(common), 1)
-            theirs = sum(hv[method, name, s] for s in common) / max(len(common), 1)
+            ours, theirs = (per_seed(hv, m, name, common)[1] for m in ("pareto", method))
             wins = sum(hv["pareto", name, s] > hv[method, name, s] for s in common)
             ratios.append(f"ours/{method} {ours / theirs:.3f} (wins {wins}/{len(common)})")
         if ratios:
@@ -301,8 +300,9 @@ def markdown(rows, problems, seeds, methods) -> str:
                          + " | ".join(cells) + " |")
     lines += ["", "| oracle | overhead per trial (ms, mean) |", "|---|---:|"]
     for method in methods:
-        if mean_overhead(rows, method) is not None:
-            lines.append(f"| {NAMES[method]} | {mean_overhead(rows, method):.1f} |")
+        overhead = mean_overhead(rows, method)
+        if overhead is not None:
+            lines.append(f"| {NAMES[method]} | {overhead:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -356,11 +356,12 @@ def main(argv=None):
               f"{budget} trials")]
     lines += table(rows, problems, seeds, args.methods.split(","))
     for method in args.methods.split(","):
-        if mean_overhead(rows, method) is None:
+        overhead = mean_overhead(rows, method)
+        if overhead is None:
             continue
         peak = (f", peak RSS {peaks[method]:.0f} MiB, {seconds[method]:.0f} s in all"
                 if method in peaks else " (rows from an earlier run)")
-        lines.append(f"{method:9s} overhead {mean_overhead(rows, method):7.2f} ms/trial "
+        lines.append(f"{method:9s} overhead {overhead:7.2f} ms/trial "
                      f"(mean){peak}")
     print("\n".join(lines))
     (out / "table.md").write_text(markdown(rows, problems, seeds, args.methods.split(",")))
