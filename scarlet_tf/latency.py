@@ -201,6 +201,7 @@ def build_table(space: str | SearchSpace = "scarlet", *, runner=None, calibrate:
         for key, model in part_models(space):
             paths[key] = _write_tflite(model, Path(folder) / f"part{len(paths)}.tflite")
             report(f"converted {key}")
+        report(f"timing {len(paths)} parts")
         parts = dict(zip(paths, fastest_ms(list(paths.values()), runner)))
     table = LatencyTable(space.describe(), runner.describe(), parts.pop("stem"),
                          parts.pop("head"), parts)
