@@ -2,7 +2,7 @@
 
 A path is one integer per searchable layer indexing that layer's ``choices``
 (:meth:`scarlet_tf.space.SearchSpace.encode`). A sampler returns, per training step, an int32 array ``[m, num_layers]`` of
-the ``m`` paths whose gradients are summed into one update.
+the ``m`` paths trained together in one step.
 """
 
 from __future__ import annotations

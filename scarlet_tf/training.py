@@ -6,7 +6,7 @@ enters as an int32 tensor ``[19]``, each layer picks its choice's variables by h
 (:mod:`scarlet_tf.switching`), and the masked optimizers update only the picked
 choices. A ``uniform`` step is one traced call; a ``fair`` step (13 paths) is one call
 of the same function per path, updating that path's choices, then one update of the stem
-and head from their gradients summed over the paths.
+and head from the mean of their gradients over the paths.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class SupernetTrainer:
         With several paths (fair sampler) each path's choices are updated right after its
         backward pass: a choice is on one path of the step (the filler of a 12-choice
         layer on two, updated twice), so this equals summing first, without a gradient
-        buffer the size of the supernet. The stem and head, on every path, get the sum of
+        buffer the size of the supernet. The stem and head, on every path, get the mean of
         the paths' gradients in one update at the end."""
         lr = tf.constant(lr, tf.float32)
         totals = [self.train_step(images, labels, tf.constant(p), lr) for p in paths]
@@ -135,11 +135,15 @@ class SupernetTrainer:
         return self._run(replica_step, images, labels)
 
     def _apply_shared(self, lr):
-        """Apply and clear the accumulated gradients of the stem and head."""
+        """Apply the mean of the accumulated gradients of the stem and head over the
+        step's paths (a sum would step them ``paths_per_step`` times further than the
+        choices, which diverged at learning rates uniform sampling trains with), and clear
+        them."""
         def replica_step():
             handles = [accumulator.handle for accumulator in self.accumulators]
-            sums = [read_handle(h, v.dtype) for h, v in zip(handles, self.shared)]
-            self.optimizer.apply_shared(all_reduce(sums, [])[0], lr)
+            share = 1.0 / self.sampler.paths_per_step
+            means = [read_handle(h, v.dtype) * share for h, v in zip(handles, self.shared)]
+            self.optimizer.apply_shared(all_reduce(means, [])[0], lr)
             for handle in handles:
                 clear(handle)
             return tf.constant(0.0), tf.constant(0.0)
