@@ -55,12 +55,20 @@ def fronts(run, table, args) -> tuple[dict, dict]:
             start = time.perf_counter()
             records = run_search(problem, evaluator.score, Path(work) / name,
                                  population=args.population, generations=args.generations,
-                                 seed=args.seed, log=lambda line: None)
+                                 seed=args.seed, log=generation_lines(name))
             front = [r for r in records if r["pareto"]]
             print(f"{name} search: {len(records)} evaluated, {len(front)} on the front, "
                   f"{time.perf_counter() - start:.0f} s", flush=True)
             found[name] = front
     return budget, found
+
+
+def generation_lines(name: str):
+    """A search log that prints the per-generation progress lines, not every trial's."""
+    def log(line: str) -> None:
+        if not line.startswith("  trial"):
+            print(f"{name} search, {line}", flush=True)
+    return log
 
 
 def timed(run, table, found, budget) -> dict:
