@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import OPTIMIZERS
-from scarlet_tf.switching import DECAYED_ROLES, fit_gradient, read_handle
+from scarlet_tf.switching import DECAYED_ROLES, fit_gradient, read_handle, unnamed_variables
 
 
 class MaskedOptimizer:
@@ -29,10 +29,10 @@ class MaskedOptimizer:
     def __init__(self, supernet, weight_decay: float = 0.0):
         self.weight_decay = weight_decay
         self.shared = supernet.shared_weights()
-        self.slots = {id(variable): [
-            tf.Variable(tf.zeros(variable.shape, variable.dtype), trainable=False,
-                        name=f"{variable.path.replace('/', '_')}_{slot}")
-            for slot in self.slot_names] for variable in supernet.trainable_weights}
+        with unnamed_variables():  # one per trainable variable: thousands
+            self.slots = {id(variable): [
+                tf.Variable(tf.zeros(variable.shape, variable.dtype), trainable=False)
+                for _ in self.slot_names] for variable in supernet.trainable_weights}
 
     def slot_variables(self) -> list[tf.Variable]:
         return [v for slots in self.slots.values() for v in slots]

@@ -18,7 +18,7 @@ from scarlet_tf.errors import ScarletError
 from scarlet_tf.models import block_name
 from scarlet_tf.names import STABILIZER_INITS, STABILIZERS
 from scarlet_tf.space import LayerSpec, SearchSpace, get_space
-from scarlet_tf.switching import LayerSwitch, make_scratch
+from scarlet_tf.switching import LayerSwitch, make_scratch, unnamed_variables
 
 
 class ReplicaLocalBatchNorm(layers.BatchNormalization):
@@ -118,8 +118,9 @@ class Supernet(keras.Model):
         self.blocks = [ChoiceBlock(layer, stabilizer, stabilizer_init, zero_init_residual)
                        for layer in space.layers]
         self.head = Head(space, dropout, bn_class=ReplicaLocalBatchNorm)
-        self._build_all()
-        scratch = make_scratch()
+        with unnamed_variables():
+            self._build_all()
+            scratch = make_scratch()
         self.switches = [LayerSwitch(block, scratch) for block in self.blocks]
 
     def _build_all(self):
