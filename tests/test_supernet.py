@@ -332,3 +332,21 @@ def test_switched_path_equals_the_chosen_layers_chained():
         np.testing.assert_allclose(grad, by_variable[id(variable)], atol=1e-4 * scale,
                                    err_msg=variable.path)
 
+
+
+def test_unnamed_variables_keep_keras_paths_and_values():
+    """Variables made under one TensorFlow name (fast to create) keep their Keras paths,
+    values and independence."""
+    import keras
+
+    from scarlet_tf.switching import unnamed_variables
+
+    layers = [keras.layers.Dense(3, name=f"dense_{i}") for i in range(2)]
+    with unnamed_variables(), keras.name_scope("outer"):
+        for layer in layers:
+            layer.build((None, 4))
+    assert [layer.kernel.path for layer in layers] == ["outer/dense_0/kernel",
+                                                      "outer/dense_1/kernel"]
+    assert layers[0].kernel.value.name == "v:0"
+    layers[0].kernel.assign(np.ones((4, 3), "float32"))
+    assert float(np.sum(layers[1].kernel.numpy() == 1.0)) < 12
