@@ -333,7 +333,6 @@ def test_switched_path_equals_the_chosen_layers_chained():
                                    err_msg=variable.path)
 
 
-
 def test_unnamed_variables_keep_keras_paths_and_values():
     """Variables made under one TensorFlow name (fast to create) keep their Keras paths,
     values and independence."""
@@ -349,4 +348,4 @@ def test_unnamed_variables_keep_keras_paths_and_values():
                                                       "outer/dense_1/kernel"]
     assert layers[0].kernel.value.name == "v:0"
     layers[0].kernel.assign(np.ones((4, 3), "float32"))
-    assert float(np.sum(layers[1].kernel.numpy() == 1.0)) < 12
+    assert not np.all(layers[1].kernel.numpy() == 1.0)  # the other variable kept its value
