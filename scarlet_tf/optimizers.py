@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import OPTIMIZERS
-from scarlet_tf.switching import DECAYED_ROLES, fit_gradient, read_handle, unnamed_variables
+from scarlet_tf.switching import DECAYED_ROLES, read_handle, unnamed_variables
 
 
 class MaskedOptimizer:
@@ -56,10 +56,9 @@ class MaskedOptimizer:
     def apply_layer(self, picked, grads: dict, lr) -> None:
         """Update the picked choice of one layer; ``picked`` must carry this optimizer's
         slots as companions; ``grads`` maps trainable roles to all-reduced gradients
-        (roles the choice lacks update the scratch variable, which stays 0)."""
+        (roles the choice lacks update null variables, which stay 0)."""
         for role, grad in grads.items():
-            handle = picked.handles[role]
-            self.update(handle, picked.companions[role], fit_gradient(grad, handle), lr,
+            self.update(picked.handles[role], picked.companions[role], grad, lr,
                         role in DECAYED_ROLES)
 
 

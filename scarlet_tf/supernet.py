@@ -18,7 +18,7 @@ from scarlet_tf.errors import ScarletError
 from scarlet_tf.models import block_name
 from scarlet_tf.names import STABILIZER_INITS, STABILIZERS
 from scarlet_tf.space import LayerSpec, SearchSpace, get_space
-from scarlet_tf.switching import LayerSwitch, make_scratch, unnamed_variables
+from scarlet_tf.switching import LayerSwitch, unnamed_variables
 
 
 class ReplicaLocalBatchNorm(layers.BatchNormalization):
@@ -120,8 +120,7 @@ class Supernet(keras.Model):
         self.head = Head(space, dropout, bn_class=ReplicaLocalBatchNorm)
         with unnamed_variables():
             self._build_all()
-            scratch = make_scratch()
-        self.switches = [LayerSwitch(block, scratch) for block in self.blocks]
+            self.switches = [LayerSwitch(block) for block in self.blocks]
 
     def _build_all(self):
         # Choices are built by shape; only the stem and head run, on a small image
