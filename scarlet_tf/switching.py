@@ -13,10 +13,10 @@ variables of the shapes the generic block needs, zeros that stay zero (the skip 
 runs a one-channel null MBConv whose output, and so every gradient into it, is masked
 to zero; a choice without squeeze-excite gets a null gate, replaced by ones). So the
 block needs no ``cond`` but one small one for a learnable stabilizer, and updates need
-no switch at all. Measured (scarlet-cifar, width 1.0, one replica): a ``cond`` per layer
-around the MBConv and one around squeeze-excite made tracing 3.4x and the first run
-2x slower than a space without skip or squeeze-excite choices (their gradients rebuild
-each branch as functions).
+no switch at all. Measured (scarlet-cifar, width 1.0, fair step, one replica): with a
+``cond`` per layer around the MBConv and one around squeeze-excite (the gradient of a
+``cond`` rebuilds each branch as functions, 6.5 of 14.5 s of a profiled trace), tracing
+took 9.6 s and the first run 9.3 s; without, 2.7 s and 5.0 s.
 
 Gradients are taken with respect to the read tensors and applied through the same
 handles (see :mod:`scarlet_tf.optimizers`). Inside ``strategy.run`` a distributed
