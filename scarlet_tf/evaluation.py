@@ -48,15 +48,15 @@ class Evaluator:
         limit = None if max_images is None else -(-max_images // batch_size)
         self.eval = _cached_batches(dataset, split, batch_size, size, limit, max_images)
         self.norms = batch_norms(supernet)
-        self.stored = [(tf.Variable(bn.moving_mean), tf.Variable(bn.moving_variance))
-                       for bn in self.norms]
+        self.stored = {id(bn): (tf.Variable(bn.moving_mean), tf.Variable(bn.moving_variance))
+                       for bn in self.norms}
+        self.changed = []  # the BN layers recalibrate() changed, until restore()
         self.momentum = tf.Variable(0.0, trainable=False)
         images = tf.TensorSpec([None, size, size, 3], tf.float32)
         path = tf.TensorSpec([len(self.space.layers)], tf.int32)
         self._recal_step = tf.function(self._recal_step_fn, input_signature=[images, path])
         self._score_step = tf.function(self._score_step_fn, input_signature=[
             images, tf.TensorSpec([None], tf.int32), path])
-        self._restore = tf.function(self._restore_fn)
         # Traced with each BN's momentum bound to ``self.momentum``: batch i of the
         # recalibration uses momentum i / (i + 1), which makes the moving statistics the
         # exact average of the per-batch statistics (batch 0 resets them).
@@ -65,11 +65,6 @@ class Evaluator:
 
     def _recal_step_fn(self, images, path):
         self.supernet(images, path, training=True)
-
-    def _restore_fn(self):
-        for bn, (mean, variance) in zip(self.norms, self.stored):
-            bn.moving_mean.assign(mean)
-            bn.moving_variance.assign(variance)
 
     def _score_step_fn(self, images, labels, path):
         logits = self.supernet(images, path, training=False)
@@ -82,13 +77,26 @@ class Evaluator:
 
         Only the path's layers run, so only their statistics change (until :meth:`restore`).
         """
+        self.changed += self._path_norms(path)
         for i, (images, _) in enumerate(self.recal):
             self.momentum.assign(i / (i + 1))
             self._recal_step(images, path)
 
     def restore(self) -> None:
-        """Put back the supernet's stored BN statistics."""
-        self._restore()
+        """Put back the stored BN statistics of the layers recalibrated since the last
+        restore (eagerly: a traced copy of every BN's statistics took seconds to trace)."""
+        for bn in self.changed:
+            mean, variance = self.stored[id(bn)]
+            bn.moving_mean.assign(mean)
+            bn.moving_variance.assign(variance)
+        self.changed = []
+
+    def _path_norms(self, path) -> list[layers.BatchNormalization]:
+        """The BN layers ``path`` (int32 [num_layers]) runs: stem, its choices, head."""
+        supernet = self.supernet
+        chosen = [block.options[i] for block, i in zip(supernet.blocks, np.asarray(path))]
+        return [bn for layer in [supernet.stem, *chosen, supernet.head]
+                for bn in batch_norms(layer)]
 
     def path(self, arch) -> tf.Tensor:
         """int32 [num_layers]: the path tensor of ``arch`` (Architecture, name or string)."""
