@@ -350,3 +350,20 @@ def test_unnamed_variables_keep_keras_paths_and_values():
     assert layers[0].kernel.value.name == "v:0"
     layers[0].kernel.assign(np.ones((4, 3), "float32"))
     assert not np.all(layers[1].kernel.numpy() == 1.0)  # the other variable kept its value
+
+
+def test_hard_swish_gradient_matches_keras():
+    """The switched block's hard swish: Keras' values, and Keras' chain-rule gradient
+    within one float32 ulp, also at the kinks (-3, 3)."""
+    import keras
+    import tensorflow as tf
+
+    from scarlet_tf.switching import hard_swish
+
+    x = tf.constant(np.concatenate([np.linspace(-5, 5, 2001), [-3.0, 3.0, 0.0]]), tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours, theirs = hard_swish(x), keras.activations.hard_swish(x)
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_allclose(tape.gradient(ours, x), tape.gradient(theirs, x), rtol=0,
+                               atol=2.0 ** -22)
