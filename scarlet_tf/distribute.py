@@ -41,8 +41,7 @@ def make_strategy(replicas: int = 1) -> tf.distribute.Strategy:
         return tf.distribute.get_strategy()
     cpu = tf.config.list_physical_devices("CPU")[0]
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(
-            max(1, len(os.sched_getaffinity(0)) // replicas))
+        tf.config.threading.set_intra_op_parallelism_threads(max(1, usable_cores() // replicas))
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
     except RuntimeError:
@@ -50,6 +49,14 @@ def make_strategy(replicas: int = 1) -> tf.distribute.Strategy:
             raise ScarletError("--replicas must be set before TensorFlow starts; run "
                                "train-supernet in a fresh process") from None
     return tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(replicas)])
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity where the OS reports one, as on
+    Linux; else every core)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
