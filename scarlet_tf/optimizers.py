@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import OPTIMIZERS
-from scarlet_tf.switching import DECAYED_ROLES, read_handle, unnamed_variables
+from scarlet_tf.switching import DECAYED_ROLES, constant, read_handle, unnamed_variables
 
 
 class MaskedOptimizer:
@@ -44,7 +44,7 @@ class MaskedOptimizer:
     def update(self, handle, slot_handles, grad, lr, decay: bool) -> None:
         """Apply one update to the variable behind ``handle`` (``decay``: a kernel)."""
         if decay and self.weight_decay:
-            grad = grad + self.weight_decay * read_handle(handle, grad.dtype)
+            grad = grad + constant(self.weight_decay) * read_handle(handle, grad.dtype)
         self.apply(handle, slot_handles, grad, lr)
 
     def apply_shared(self, grads, lr) -> None:
@@ -73,7 +73,7 @@ class MaskedSGD(MaskedOptimizer):
 
     def apply(self, handle, slot_handles, grad, lr):
         tf.raw_ops.ResourceApplyKerasMomentum(var=handle, accum=slot_handles[0], lr=lr,
-                                              grad=grad, momentum=self.momentum,
+                                              grad=grad, momentum=constant(self.momentum),
                                               use_nesterov=True)
 
 
@@ -89,8 +89,9 @@ class MaskedRMSProp(MaskedOptimizer):
     def apply(self, handle, slot_handles, grad, lr):
         # ms = rho*ms + (1-rho)*g^2; mom = momentum*mom + lr*g/sqrt(ms+eps); w -= mom
         tf.raw_ops.ResourceApplyRMSProp(var=handle, ms=slot_handles[0], mom=slot_handles[1],
-                                        lr=lr, rho=self.rho, momentum=self.momentum,
-                                        epsilon=self.epsilon, grad=grad)
+                                        lr=lr, rho=constant(self.rho),
+                                        momentum=constant(self.momentum),
+                                        epsilon=constant(self.epsilon), grad=grad)
 
 
 def make_optimizer(name: str, supernet, weight_decay: float = 0.0) -> MaskedOptimizer:
