@@ -309,7 +309,9 @@ def _batch_norm(x, reads, handles, prefix, momentum):
             x, gamma, beta, read_handle(mean_handle, x.dtype), read_handle(var_handle, x.dtype),
             epsilon=BN_EPSILON, is_training=False)
         return y
-    y, mean, variance, *_ = tf.raw_ops.FusedBatchNormV3(
+    # Version 1 of the op: the gradient tape lets its unused outputs have no gradient,
+    # where V3's get a ZerosLike each (five per BatchNorm, dead ops in every trace).
+    y, mean, variance, *_ = tf.raw_ops.FusedBatchNorm(
         x=x, scale=gamma, offset=beta, mean=constant(()), variance=constant(()),
         epsilon=BN_EPSILON, is_training=True)
     variance = variance * _biased(x)  # the op returns the unbiased variance
