@@ -62,14 +62,22 @@ def cli_run(space, width, replicas, sampler, batch) -> dict:
 
 def timed(step, count: int, warmup: int = 3) -> float:
     """Median seconds per call of ``step(i)``."""
-    for i in range(warmup):
-        step(i)
-    times = []
-    for i in range(count):
-        start = time.perf_counter()
-        step(i)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return alternated({"step": step}, {"step": count}, warmup)["step"]
+
+
+def alternated(steps: dict, counts: dict, warmup: int = 3) -> dict:
+    """Median seconds per call of each ``steps[name](i)``, called in turn (round i calls
+    each step with ``counts[name] > i``), so a slow spell of a shared machine reaches
+    all of them alike."""
+    times = {name: [] for name in steps}
+    for i in range(-warmup, max(counts.values())):
+        for name, step in steps.items():
+            if i < counts[name]:
+                start = time.perf_counter()
+                step(i)
+                if i >= 0:
+                    times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def plain_step(arch, space, batch):
@@ -105,23 +113,24 @@ def step_ratios(width: float, batch_size: int, steps: int, paths: int, warmup: i
     rng = np.random.default_rng(0)
     batch = (tf.constant(rng.uniform(-1, 1, (batch_size, 32, 32, 3)), tf.float32),
              tf.constant(rng.integers(10, size=batch_size), tf.int32))
-    result, archs = {"width": width, "batch": batch_size}, None
+    result, trainers = {"width": width, "batch": batch_size}, {}
     for sampler in ("uniform", "fair"):
-        trainer = SupernetTrainer(SupernetConfig(out="unused", width=width, sampler=sampler,
-                                                 batch_size=batch_size))
-        trainer.build()
-        samples = [trainer.sampler.sample() for _ in range(max(paths, 4))]
-        count = steps if sampler == "uniform" else max(3, steps // 13)
-        if sampler == "uniform":  # the plain models below train these same paths
-            archs = [trainer.space.decode(s[0]) for s in samples]
-            if warmup:
-                result.update(first_steps(trainer, batch, warmup))
-        result[f"{sampler}_ms"] = 1e3 * timed(
-            lambda i, t=trainer, s=samples: t.step(*batch, s[i % len(s)], 0.01), count)
-    plain = [timed(plain_step(a, trainer.space, batch), steps) for a in archs]
-    result["plain_ms"] = 1e3 * float(np.mean(plain))
+        trainers[sampler] = SupernetTrainer(SupernetConfig(
+            out="unused", width=width, sampler=sampler, batch_size=batch_size))
+        trainers[sampler].build()
+    if warmup:
+        result.update(first_steps(trainers["uniform"], batch, warmup))
+    samples = {name: [t.sampler.sample() for _ in range(max(paths, 4))]
+               for name, t in trainers.items()}
+    space = trainers["uniform"].space
+    plains = [plain_step(space.decode(s[0]), space, batch) for s in samples["uniform"]]
+    calls = {name: lambda i, t=trainers[name], s=samples[name]: t.step(
+        *batch, s[i % len(s)], 0.01) for name in trainers}
+    calls["plain"] = lambda i: plains[i % len(plains)](i)  # the uniform step's paths
+    medians = alternated(calls, {"uniform": steps, "plain": steps, "fair": max(3, steps // 13)})
+    result.update({f"{name}_ms": 1e3 * ms for name, ms in medians.items()})
     result["uniform_ratio"] = result["uniform_ms"] / result["plain_ms"]
-    result["fair_ratio"] = result["fair_ms"] / (trainer.sampler.paths_per_step
+    result["fair_ratio"] = result["fair_ms"] / (trainers["fair"].sampler.paths_per_step
                                                 * result["plain_ms"])
     return result
 
