@@ -148,10 +148,9 @@ def benchmark_summary(record) -> str:
               help="Stratified architectures timed end to end to fit the correction.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False),
-              help="Write the table here (JSON); with --validate --table, the validation records.")
-@click.option("--validate", type=int, help="Measure N held-out stratified architectures (uniform, "
-              "all-k3, all-k7, skip-heavy, mixed in turn) against the table: built with --out, "
-              "in the same timing passes; or an existing --table, timed now.")
+              help="Write the table here (JSON); with --validate, the validation records.")
+@click.option("--validate", type=int, help="Measure N stratified architectures against --table "
+              "(uniform, all-k3, all-k7, skip-heavy, mixed in turn).")
 @click.option("--table", type=click.Path(dir_okay=False), help="Table to validate.")
 def latency_table(space, width, num_classes, input_size, threads, runs, warmup, adb_serial,
                   benchmark_binary, delegate, cpu_mask, calibrate, seed, out, validate, table):
@@ -159,41 +158,31 @@ def latency_table(space, width, num_classes, input_size, threads, runs, warmup, 
     from scarlet_tf import latency
 
     runner = make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask)
-    if validate is not None and validate < 1:
-        raise ScarletError(f"--validate N needs N >= 1, got {validate}")
-    if table:
-        if validate is None:
-            raise ScarletError("--table FILE needs --validate N")
+    if validate is not None:
+        if not table or validate < 1:
+            raise ScarletError("--validate N needs N >= 1 and --table FILE")
         lut = latency.LatencyTable.load(table)
         if lut.settings.get("threads") != threads:
             raise ScarletError(f"{table} was measured with {lut.settings.get('threads')} "
                                f"thread(s); validate with the same --threads")
         records = latency.validate(lut, validate, runner=runner, seed=seed + 1000,
                                    progress=lambda message: click.echo(message, err=True))
-        report_validation(records)
+        for record in records:
+            click.echo(f"{record['arch']}: predicted {record['predicted_ms']:.2f} ms, measured "
+                       f"{record['measured_ms']:.2f} ms ({record['error']:+.1%})")
+        click.echo(validation_summary(records))
         if out:
             Path(out).write_text(json.dumps({"table": table, "records": records,
                                              "accuracy": latency.accuracy(records)}, indent=1))
         return
     if not out:
-        raise ScarletError("give --out FILE to build a table (--validate N to check it in the "
-                           "same passes), or --validate N --table FILE")
+        raise ScarletError("give --out FILE to build a table, or --validate N --table FILE")
     built = latency.build_table(get_space(space, width=width, num_classes=num_classes,
                                           input_size=input_size),
-                                runner=runner, calibrate=calibrate, validate=validate or 0,
-                                seed=seed, progress=lambda message: click.echo(message, err=True))
+                                runner=runner, calibrate=calibrate, seed=seed,
+                                progress=lambda message: click.echo(message, err=True))
     built.save(out)
     click.echo(f"wrote {out}: {len(built.blocks)} blocks, correction {built.correction}")
-    if built.validation:
-        report_validation(built.validation)
-
-
-def report_validation(records) -> None:
-    """Print each validation record and the accuracy summary."""
-    for record in records:
-        click.echo(f"{record['arch']}: predicted {record['predicted_ms']:.2f} ms, measured "
-                   f"{record['measured_ms']:.2f} ms ({record['error']:+.1%})")
-    click.echo(validation_summary(records))
 
 
 def validation_summary(records) -> str:

@@ -33,7 +33,7 @@ from scarlet_tf.space import (ALL_CHOICES, MBCONV_CHOICES, SKIP, Architecture, C
                               SearchSpace, get_space)
 from scarlet_tf.timing import HostRunner
 
-ROUNDS = 5  # fresh interpreters per timed model (the fastest counts)
+ROUNDS = 3  # fresh interpreters per timed model (the fastest counts)
 
 
 @dataclass
@@ -56,7 +56,6 @@ class LatencyTable:
     blocks: dict = field(default_factory=dict)
     correction: dict | None = None
     calibration: list = field(default_factory=list)
-    validation: list = field(default_factory=list)
 
     def terms(self, arch) -> dict[str, float]:
         """``{"blocks": count kept, group: sum of those blocks' ms}`` of ``arch``."""
@@ -101,7 +100,7 @@ class LatencyTable:
             layers[index][token] = ms
         return {"space": self.space, "settings": self.settings, "stem_ms": self.stem_ms,
                 "head_ms": self.head_ms, "blocks": layers, "correction": self.correction,
-                "calibration": self.calibration, "validation": self.validation}
+                "calibration": self.calibration}
 
     def save(self, path: str | os.PathLike) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
@@ -118,8 +117,7 @@ class LatencyTable:
                 raise ValueError("correction lacks intercept/per_block/scale (an older table:"
                                  " build it again)")
             return cls(data["space"], data["settings"], float(data["stem_ms"]),
-                       float(data["head_ms"]), blocks, fit, data.get("calibration", []),
-                       data.get("validation", []))
+                       float(data["head_ms"]), blocks, fit, data.get("calibration", []))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise ScarletError(f"cannot read latency table {path}: {err}") from None
 
@@ -178,56 +176,40 @@ def fastest_ms(paths, runner, rounds: int = ROUNDS) -> list[float]:
 def measure_archs(archs, space: SearchSpace, runner=None, progress=None) -> list[float]:
     """End-to-end latency (ms) of each architecture's float32 TFLite model (:func:`fastest_ms`);
     ``progress(message)`` hears about each conversion."""
+    from scarlet_tf.models import build_model  # TensorFlow-backed (module docstring)
+
     report = progress or (lambda message: None)
     with tempfile.TemporaryDirectory() as folder:
-        paths = convert_archs(archs, space, Path(folder), report)
+        paths = []
+        for i, arch in enumerate(archs):
+            paths.append(_write_tflite(build_model(arch, space), Path(folder) / f"arch{i}.tflite"))
+            report(f"converted architecture {i + 1}/{len(archs)}")
         report(f"timing {len(paths)} architectures")
         return fastest_ms(paths, runner or HostRunner())
 
 
-def convert_archs(archs, space: SearchSpace, folder: Path, report) -> list[Path]:
-    """Each architecture's float32 TFLite file in ``folder`` (``report`` hears of each)."""
-    from scarlet_tf.models import build_model  # TensorFlow-backed (module docstring)
-
-    paths = []
-    for i, arch in enumerate(archs):
-        paths.append(_write_tflite(build_model(arch, space), folder / f"arch{i}.tflite"))
-        report(f"converted architecture {i + 1}/{len(archs)}")
-    return paths
-
-
 def build_table(space: str | SearchSpace = "scarlet", *, runner=None, calibrate: int = 40,
-                validate: int = 0, seed: int = 0, progress=None,
-                **space_kwargs) -> LatencyTable:
-    """Time every part of ``space`` on ``runner`` (default: host, 1 thread), fit the
+                seed: int = 0, progress=None, **space_kwargs) -> LatencyTable:
+    """Time every part of ``space`` on ``runner`` (default: host, 1 thread) and fit the
     correction on ``calibrate`` stratified architectures (:func:`stratified_archs`,
-    seeded by ``seed``) timed end to end, and check it on ``validate`` held-out ones
-    (seeded by ``seed + 1000``; records in ``table.validation``). Parts and architectures
-    are timed in the same round-robin passes, so a slow spell of a shared machine reaches
-    them alike instead of biasing one against another. ``progress(message)`` hears about
-    each model."""
+    seeded by ``seed``) timed end to end. ``progress(message)`` hears about each part."""
     space = get_space(space, **space_kwargs)
     runner = runner or HostRunner()
     report = progress or (lambda message: None)
-    calibration = stratified_archs(space, calibrate, seed)
-    held_out = stratified_archs(space, validate, seed + 1000)
     with tempfile.TemporaryDirectory() as folder:
         paths = {}
         for key, model in part_models(space):
             paths[key] = _write_tflite(model, Path(folder) / f"part{len(paths)}.tflite")
             report(f"converted {key}")
-        archs = convert_archs(calibration + held_out, space, Path(folder), report)
-        report(f"timing {len(paths)} parts and {len(archs)} architectures, {ROUNDS} passes")
-        measured = fastest_ms([*paths.values(), *archs], runner)
-    parts = dict(zip(paths, measured))
-    table = LatencyTable(space.describe(), {**runner.describe(), "rounds": ROUNDS},
-                         parts.pop("stem"), parts.pop("head"), parts)
-    whole = measured[len(paths):]
+        report(f"timing {len(paths)} parts")
+        parts = dict(zip(paths, fastest_ms(list(paths.values()), runner)))
+    table = LatencyTable(space.describe(), runner.describe(), parts.pop("stem"),
+                         parts.pop("head"), parts)
+    archs = stratified_archs(space, calibrate, seed)
     table.calibration = [{"arch": str(arch), "sum_ms": table.sum_ms(arch), "measured_ms": ms}
-                         for arch, ms in zip(calibration, whole)]
+                         for arch, ms in zip(archs, measure_archs(archs, space, runner, report))]
     table.correction = fit_correction(table, table.calibration)
     report(f"correction from {calibrate} architectures: {table.correction}")
-    table.validation = validation_records(table, held_out, whole[len(calibration):])
     return table
 
 
@@ -291,17 +273,12 @@ def fit_correction(table: LatencyTable, calibration: list) -> dict | None:
 def validate(table: LatencyTable, count: int, *, runner=None, seed: int = 1000,
              progress=None) -> list[dict]:
     """Predicted against measured latency (ms) of ``count`` stratified architectures
-    (:func:`stratified_archs`, seeded apart from calibration), timed now: unlike
-    ``build_table(validate=...)``, this includes how far the machine drifted since the
-    table was built. ``progress(message)`` hears about each conversion."""
+    (:func:`stratified_archs`, seeded apart from calibration); returns ``{"arch",
+    "stratum", "predicted_ms", "measured_ms", "error"}`` records, ``error`` = predicted /
+    measured - 1. ``progress(message)`` hears about each conversion."""
     space = get_space(**table.space)
     archs = stratified_archs(space, count, seed)
-    return validation_records(table, archs, measure_archs(archs, space, runner, progress))
-
-
-def validation_records(table: LatencyTable, archs, measured) -> list[dict]:
-    """``{"arch", "stratum", "predicted_ms", "measured_ms", "error"}`` per architecture
-    (``archs`` in :func:`stratified_archs` order), ``error`` = predicted / measured - 1."""
+    measured = measure_archs(archs, space, runner, progress)
     return [{"arch": str(arch), "stratum": STRATA[i % len(STRATA)],
              "predicted_ms": table.predict(arch), "measured_ms": ms,
              "error": table.predict(arch) / ms - 1}

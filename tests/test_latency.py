@@ -139,18 +139,11 @@ def test_part_models_follow_the_layer_specs():
 
 def test_build_and_validate_a_small_table(tmp_path):
     """Every e3k3 block of a small space, timed for real; predictions in the right range."""
-    table = latency.build_table("scarlet-cifar", choices="e3k3", calibrate=0, validate=2,
+    table = latency.build_table("scarlet-cifar", choices="e3k3", calibrate=0,
                                 runner=HostRunner(runs=20, warmup=3), **SMALL)
     assert len(table.blocks) == 19 and table.correction is None
     assert table.settings["statistic"] == "min" and table.settings["runs"] == 20
-    assert table.settings["rounds"] == latency.ROUNDS
     assert all(ms > 0 for ms in table.blocks.values()) and table.stem_ms > 0
-    held_out = latency.stratified_archs(get_space("scarlet-cifar", choices="e3k3", **SMALL), 2,
-                                        seed=1000)
-    assert [r["arch"] for r in table.validation] == [str(a) for a in held_out]
-    assert all(0.5 < r["predicted_ms"] / r["measured_ms"] < 2.0 for r in table.validation)
-    table.save(tmp_path / "lut.json")
-    assert latency.LatencyTable.load(tmp_path / "lut.json").validation == table.validation
     record, = latency.validate(table, 1, runner=HostRunner(runs=20))
     assert record["error"] == pytest.approx(record["predicted_ms"] / record["measured_ms"] - 1)
     assert 0.5 < record["predicted_ms"] / record["measured_ms"] < 2.0
@@ -164,9 +157,9 @@ def test_table_holds_a_real_bound_on_held_out_architectures():
     96% and 2.6% on 50 (one pinned core); the margin is for a shared CI machine."""
     runner = HostRunner(runs=30, warmup=5)
     table = latency.build_table("scarlet-cifar", choices="e3k3,e6k7se,skip", width=0.5,
-                                calibrate=12, validate=10, runner=runner)
+                                calibrate=12, runner=runner)
     assert table.correction is not None
-    fit = latency.accuracy(table.validation)
+    fit = latency.accuracy(latency.validate(table, 10, runner=runner))
     assert fit["within_10"] >= 0.8 and fit["mean_abs"] <= 0.07, fit
 
 
@@ -175,18 +168,15 @@ def test_latency_table_cli_build_and_validate(tmp_path, capsys):
     lut = tmp_path / "lut.json"
     args = ["latency-table", "--space", "scarlet-cifar", "--width", "0.25", "--input-size", "16",
             "--runs", "20"]
-    code, stdout, err = run_cli([*args, "--calibrate", "3", "--validate", "2", "--out", str(lut)],
-                                capsys)
-    assert code == 0 and "within ±10% of 2" in stdout, err
+    code, stdout, err = run_cli([*args, "--calibrate", "3", "--out", str(lut)], capsys)
+    assert code == 0, err
     assert len(latency.LatencyTable.load(lut).blocks) == 19 * 12
     code, stdout, err = run_cli([*args, "--validate", "3", "--table", str(lut)], capsys)
     assert code == 0 and "within ±10%" in stdout
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--validate", "0", "--out", "x.json"], "--validate N needs N >= 1, got 0"),
-    (["--validate", "3"], "give --out FILE"),
-    (["--table", "x.json"], "--table FILE needs --validate N"),
+    (["--validate", "3"], "--validate N needs N >= 1 and --table FILE"),
     ([], "give --out FILE"),
     (["--adb", "--out", "x.json"], "--adb needs --benchmark-binary"),
     (["--cpu-mask", "f0", "--out", "x.json"], "need --adb"),
