@@ -34,7 +34,6 @@ MirroredStrategy copies it per replica.
 from __future__ import annotations
 
 import contextlib
-import weakref
 from dataclasses import dataclass
 
 import keras
@@ -237,22 +236,21 @@ def fast_first_run() -> None:
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 
-_CONSTANTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def constant(value):
     """``value`` as a float32 constant: a Python number (or tuple) becomes one constant
     per (graph, replica), shared by every use (a traced step needs the same few
     constants hundreds of times: 1.8k of its 7k ops were constants); a tensor passes
-    through."""
+    through. The cache lives on the graph (it holds the graph's tensors, so a cache
+    outside would keep every traced graph alive)."""
     if not isinstance(value, (int, float, tuple)) or tf.executing_eagerly():
         return value
     graph = tf.compat.v1.get_default_graph()
-    constants = _CONSTANTS.setdefault(graph, {})
+    if not hasattr(graph, "scarlet_constants"):
+        graph.scarlet_constants = {}
     key = (tf.distribute.get_replica_context(), value)  # None across replicas
-    if key not in constants:
-        constants[key] = tf.constant(value, tf.float32)
-    return constants[key]
+    if key not in graph.scarlet_constants:
+        graph.scarlet_constants[key] = tf.constant(value, tf.float32)
+    return graph.scarlet_constants[key]
 
 
 def _replica_index() -> int:
