@@ -3,9 +3,9 @@
 A :class:`LatencyTable` holds the measured latency (ms) of the stem, the head and every
 (layer index, choice token) block of a search space, each timed as its own small TFLite
 model built from the same block classes as the real network; skip costs 0. Tables use
-the fastest of each model's timed runs over three fresh interpreters: on a CPU shared
-with other processes the median drifts with their load, the minimum stays put, and one
-interpreter instance can be slow as a whole. It predicts a whole architecture from
+the fastest of each model's timed runs over several fresh interpreters (:func:`fastest_ms`):
+on a CPU shared with other processes the median drifts with their load, the minimum
+stays put, and one interpreter instance can be slow as a whole. It predicts a whole architecture from
 the sum of its parts plus a correction for what the sum misses (a model's fixed
 overhead, each part's own invoke overhead, kernel sizes that run at another speed in a
 network than alone), fitted on a stratified set of architectures timed end to end:
@@ -23,6 +23,8 @@ import json
 import math
 import os
 import tempfile
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +35,9 @@ from scarlet_tf.space import (ALL_CHOICES, MBCONV_CHOICES, SKIP, Architecture, C
                               SearchSpace, get_space)
 from scarlet_tf.timing import HostRunner
 
-ROUNDS = 3  # fresh interpreters per timed model (the fastest counts)
+ROUNDS = 3  # fresh interpreters per timed model at least (the fastest run counts) ...
+MAX_ROUNDS = 24  # ... and at most, until the model's timing took SECONDS of wall time
+SECONDS = 2.0
 
 
 @dataclass
@@ -116,10 +120,25 @@ class LatencyTable:
             if fit is not None and not {"intercept", "per_block", "scale"} <= set(fit):
                 raise ValueError("correction lacks intercept/per_block/scale (an older table:"
                                  " build it again)")
-            return cls(data["space"], data["settings"], float(data["stem_ms"]),
-                       float(data["head_ms"]), blocks, fit, data.get("calibration", []))
+            table = cls(data["space"], data["settings"], float(data["stem_ms"]),
+                        float(data["head_ms"]), blocks, fit, data.get("calibration", []))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise ScarletError(f"cannot read latency table {path}: {err}") from None
+        table.warn_other_host(path)
+        return table
+
+    def warn_other_host(self, path) -> None:
+        """Warn when a host table was timed on another CPU than this machine's (model name
+        and, where recorded, generation and vector extension): its ms do not carry over."""
+        if self.settings.get("target") != "host":
+            return
+        here = HostRunner().describe()
+        keys = [k for k in ("cpu_model", "cpu_id") if k in self.settings]
+        if any(self.settings[k] != here[k] for k in keys):
+            theirs, ours = (", ".join(str(d[k]) for k in keys) for d in (self.settings, here))
+            warnings.warn(f"latency table {path} was timed on {theirs}; this host is {ours}: "
+                          f"its milliseconds may not hold here (build one here with "
+                          f"`scarlet-tf latency-table`)")
 
 
 def group(choice: Choice) -> str:
@@ -162,14 +181,21 @@ def _write_tflite(model, path: Path) -> Path:
     return path
 
 
-def fastest_ms(paths, runner, rounds: int = ROUNDS) -> list[float]:
-    """Each TFLite file's fastest run (ms) over ``rounds`` round-robin passes, each pass a
-    fresh interpreter: an interpreter instance can be slow as a whole (a 7x7 depthwise
-    part measured 2.70 ms in most instances, up to 3.89 in others, 50 runs each), and a
-    burst of load on a shared CPU spoils at most one pass of a model."""
-    best = [math.inf] * len(paths)
-    for _ in range(rounds):
-        best = [min(ms, runner.time(path).min_ms) for ms, path in zip(best, paths)]
+def fastest_ms(paths, runner, rounds: int = ROUNDS, seconds: float = SECONDS,
+               max_rounds: int = MAX_ROUNDS) -> list[float]:
+    """Each TFLite file's fastest run (ms) over round-robin passes, each pass a fresh
+    interpreter: at least ``rounds`` passes, then more (up to ``max_rounds``) until the
+    model's timing took ``seconds`` of wall time in all. One interpreter instance can be
+    slow as a whole (a 1.1 ms model's fastest run ranged 1.10-1.32 ms over 20 instances,
+    an 11 ms one 10.9-15.2 ms), so fast models, whose passes are cheap, get many; a burst
+    of load on a shared CPU spoils at most one pass of a model."""
+    best, spent = [math.inf] * len(paths), [0.0] * len(paths)
+    for done in range(max_rounds):
+        for i, path in enumerate(paths):
+            if done < rounds or spent[i] < seconds:
+                start = time.perf_counter()
+                best[i] = min(best[i], runner.time(path).min_ms)
+                spent[i] += time.perf_counter() - start
     return best
 
 

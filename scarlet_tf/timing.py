@@ -100,7 +100,8 @@ class HostRunner:
 
     def describe(self) -> dict:
         """What the timings were measured on: CPU model, runtime and version, delegate."""
-        return {"target": "host", "cpu_model": cpu_model(), "machine": platform.machine(),
+        return {"target": "host", "cpu_model": cpu_model(), "cpu_id": cpu_id(),
+                "machine": platform.machine(),
                 "cpus": os.cpu_count(), "runtime": "LiteRT interpreter",
                 "runtime_version": _version("ai-edge-litert"), "delegate": "XNNPACK",
                 "statistic": "min", **asdict(self)}
@@ -115,6 +116,23 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_id() -> str:
+    """The host CPU's generation and widest vector extension, e.g. ``cpu family 26
+    model 2 stepping 1, avx512f``: CPUs sold under one name (``AMD EPYC``) run a model 3x apart
+    across generations. Empty where ``/proc/cpuinfo`` is not readable."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    fields = dict(line.split(":", 1) for line in text.split("\n\n")[0].splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    isa = next((f for f in ("avx512f", "avx2", "sse4_2", "sve", "asimd") if f in flags), "")
+    generation = " ".join(f"{key} {fields[key]}" for key in ("cpu family", "model", "stepping",
+                                                             "CPU part") if key in fields)
+    return ", ".join(part for part in (generation, isa) if part)
 
 
 def _version(package: str) -> str | None:

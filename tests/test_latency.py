@@ -3,6 +3,8 @@
 import shutil
 import socket
 import subprocess
+import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -63,6 +65,49 @@ def synthetic_table(space, correction=None):
               for c in layer.choices if not c.is_skip}
     return latency.LatencyTable(space.describe(), {"target": "host"}, 10.0, 5.0, blocks,
                                 correction)
+
+
+class CountingRunner(HostRunner):
+    """The host runner, counting its fresh interpreters per file."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        object.__setattr__(self, "calls", {})
+
+    def time(self, path):
+        self.calls[path] = self.calls.get(path, 0) + 1
+        return super().time(path)
+
+
+def test_fastest_ms_gives_fast_models_more_fresh_interpreters(tiny_tflite, tmp_path):
+    slow = tmp_path / "slow.tflite"
+    inputs = keras.Input((192, 192, 3))
+    x = keras.layers.DepthwiseConv2D(7, padding="same")(keras.layers.Conv2D(64, 3)(inputs))
+    slow.write_bytes(to_tflite(keras.Model(inputs, x)))
+    runner = CountingRunner(runs=5, warmup=1)
+    fastest = latency.fastest_ms([tiny_tflite, slow], runner, rounds=2, seconds=0.0)
+    assert runner.calls == {tiny_tflite: 2, slow: 2} and 0 < fastest[0] < fastest[1]
+    start = time.perf_counter()
+    runner.time(slow)
+    one_pass = time.perf_counter() - start  # the slow model's passes fill the budget first
+    runner.calls.clear()
+    latency.fastest_ms([tiny_tflite, slow], runner, rounds=2, seconds=1.5 * one_pass,
+                       max_rounds=8)
+    assert runner.calls[tiny_tflite] == 8 and runner.calls[slow] <= 4, runner.calls
+
+
+def test_a_table_from_another_cpu_warns_on_load(tmp_path):
+    table = synthetic_table(get_space("scarlet"))
+    table.settings = HostRunner().describe()
+    table.save(tmp_path / "here.json")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        latency.LatencyTable.load(tmp_path / "here.json")
+    table.settings["cpu_id"] = "cpu family 1 model 1 stepping 1, sse4_2"
+    table.save(tmp_path / "there.json")
+    with pytest.warns(UserWarning, match="there.json was timed on .*cpu family 1 model 1 "
+                                         "stepping 1, sse4_2; this host is"):
+        latency.LatencyTable.load(tmp_path / "there.json")
 
 
 def test_table_predicts_sum_with_correction_and_round_trips(tmp_path):
