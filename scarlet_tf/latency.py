@@ -297,23 +297,38 @@ def fit_correction(table: LatencyTable, calibration: list) -> dict | None:
 
 
 def validate(table: LatencyTable, count: int, *, runner=None, seed: int = 1000,
-             progress=None) -> list[dict]:
+             recheck: int = 10, progress=None) -> tuple[list[dict], float | None]:
     """Predicted against measured latency (ms) of ``count`` stratified architectures
-    (:func:`stratified_archs`, seeded apart from calibration); returns ``{"arch",
-    "stratum", "predicted_ms", "measured_ms", "error"}`` records, ``error`` = predicted /
-    measured - 1. ``progress(message)`` hears about each conversion."""
+    (:func:`stratified_archs`, seeded apart from calibration).
+
+    Returns ``(records, host_speed)``: records ``{"arch", "stratum", "predicted_ms",
+    "measured_ms", "error"}`` with ``error`` = predicted / measured - 1; ``host_speed`` is
+    how much faster the host runs now than when the table was built: the median of
+    build-time / now ms of the table's first ``recheck`` calibration architectures, timed
+    again in the same passes (None without them). A shared host's speed shifts by several
+    percent within minutes, so records then also carry ``adjusted_error``, the error with
+    that factor removed. ``progress(message)`` hears about each conversion."""
     space = get_space(**table.space)
     archs = stratified_archs(space, count, seed)
-    measured = measure_archs(archs, space, runner, progress)
-    return [{"arch": str(arch), "stratum": STRATA[i % len(STRATA)],
-             "predicted_ms": table.predict(arch), "measured_ms": ms,
-             "error": table.predict(arch) / ms - 1}
-            for i, (arch, ms) in enumerate(zip(archs, measured))]
+    again = table.calibration[:recheck]
+    measured = measure_archs([Architecture.parse(c["arch"]) for c in again] + archs, space,
+                             runner, progress)
+    speed = (float(np.median([c["measured_ms"] / ms for c, ms in zip(again, measured)]))
+             if again else None)
+    records = []
+    for i, (arch, ms) in enumerate(zip(archs, measured[len(again):])):
+        predicted = table.predict(arch)
+        records.append({"arch": str(arch), "stratum": STRATA[i % len(STRATA)],
+                        "predicted_ms": predicted, "measured_ms": ms, "error": predicted / ms - 1})
+        if speed is not None:
+            records[-1]["adjusted_error"] = predicted / speed / ms - 1
+    return records, speed
 
 
-def accuracy(records: list[dict]) -> dict:
-    """Fractions of ``records`` (``{"error"}``) within ±10% and ±5%, mean and max |error|."""
-    errors = np.abs([r["error"] for r in records])
+def accuracy(records: list[dict], key: str = "error") -> dict:
+    """Fractions of ``records`` whose ``key`` (a relative error) is within ±10% and ±5%,
+    mean and max of its absolute value."""
+    errors = np.abs([r[key] for r in records])
     return {"count": len(errors), "within_10": float(np.mean(errors <= 0.10)),
             "within_5": float(np.mean(errors <= 0.05)), "mean_abs": float(errors.mean()),
             "max_abs": float(errors.max())}

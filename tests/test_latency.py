@@ -1,5 +1,6 @@
 """Host benchmarking, latency tables and the adb / benchmark_model tooling."""
 
+import json
 import shutil
 import socket
 import subprocess
@@ -184,14 +185,18 @@ def test_part_models_follow_the_layer_specs():
 
 def test_build_and_validate_a_small_table(tmp_path):
     """Every e3k3 block of a small space, timed for real; predictions in the right range."""
-    table = latency.build_table("scarlet-cifar", choices="e3k3", calibrate=0,
+    table = latency.build_table("scarlet-cifar", choices="e3k3", calibrate=2,
                                 runner=HostRunner(runs=20, warmup=3), **SMALL)
-    assert len(table.blocks) == 19 and table.correction is None
+    assert len(table.blocks) == 19 and table.correction is None  # too few to fit
     assert table.settings["statistic"] == "min" and table.settings["runs"] == 20
     assert all(ms > 0 for ms in table.blocks.values()) and table.stem_ms > 0
-    record, = latency.validate(table, 1, runner=HostRunner(runs=20))
+    (record,), speed = latency.validate(table, 1, runner=HostRunner(runs=20), recheck=2)
     assert record["error"] == pytest.approx(record["predicted_ms"] / record["measured_ms"] - 1)
     assert 0.5 < record["predicted_ms"] / record["measured_ms"] < 2.0
+    assert 0.5 < speed < 2.0 and record["adjusted_error"] == pytest.approx(
+        record["predicted_ms"] / speed / record["measured_ms"] - 1)
+    (record,), speed = latency.validate(table, 1, runner=HostRunner(runs=20), recheck=0)
+    assert speed is None and "adjusted_error" not in record
 
 
 @pytest.mark.slow
@@ -204,7 +209,7 @@ def test_table_holds_a_real_bound_on_held_out_architectures():
     table = latency.build_table("scarlet-cifar", choices="e3k3,e6k7se,skip", width=0.5,
                                 calibrate=12, runner=runner)
     assert table.correction is not None
-    fit = latency.accuracy(latency.validate(table, 10, runner=runner))
+    fit = latency.accuracy(latency.validate(table, 10, runner=runner)[0])
     assert fit["within_10"] >= 0.8 and fit["mean_abs"] <= 0.07, fit
 
 
@@ -216,12 +221,17 @@ def test_latency_table_cli_build_and_validate(tmp_path, capsys):
     code, stdout, err = run_cli([*args, "--calibrate", "3", "--out", str(lut)], capsys)
     assert code == 0, err
     assert len(latency.LatencyTable.load(lut).blocks) == 19 * 12
-    code, stdout, err = run_cli([*args, "--validate", "3", "--table", str(lut)], capsys)
+    code, stdout, err = run_cli([*args, "--validate", "3", "--table", str(lut), "--out",
+                                 str(tmp_path / "val.json")], capsys)
     assert code == 0 and "within ±10%" in stdout
+    result = json.loads((tmp_path / "val.json").read_text())
+    assert len(result["records"]) == 3 and result["host_speed"] > 0
+    assert f"ran {result['host_speed']:.3f}x as fast" in stdout
+    assert result["adjusted_accuracy"]["count"] == 3
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--validate", "3"], "--validate N needs N >= 1 and --table FILE"),
+    (["--validate", "3"], "--validate N needs N >= 1, --table FILE and --recheck >= 0"),
     ([], "give --out FILE"),
     (["--adb", "--out", "x.json"], "--adb needs --benchmark-binary"),
     (["--cpu-mask", "f0", "--out", "x.json"], "need --adb"),
