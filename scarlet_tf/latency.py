@@ -5,8 +5,8 @@ A :class:`LatencyTable` holds the measured latency (ms) of the stem, the head an
 model built from the same block classes as the real network; skip costs 0. Tables use
 the fastest of each model's timed runs over several fresh interpreters (:func:`fastest_ms`):
 on a CPU shared with other processes the median drifts with their load, the minimum
-stays put, and one interpreter instance can be slow as a whole. It predicts a whole architecture from
-the sum of its parts plus a correction for what the sum misses (a model's fixed
+stays put, and one interpreter instance can be slow as a whole. It predicts a whole
+architecture from the sum of its parts plus a correction for what the sum misses (a model's fixed
 overhead, each part's own invoke overhead, kernel sizes that run at another speed in a
 network than alone), fitted on a stratified set of architectures timed end to end:
 uniform draws alone all look alike, while a latency-limited search goes to the corners

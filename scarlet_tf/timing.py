@@ -119,9 +119,9 @@ def cpu_model() -> str:
 
 
 def cpu_id() -> str:
-    """The host CPU's generation and widest vector extension, e.g. ``cpu family 26
-    model 2 stepping 1, avx512f``: CPUs sold under one name (``AMD EPYC``) run a model 3x apart
-    across generations. Empty where ``/proc/cpuinfo`` is not readable."""
+    """The host CPU's generation and widest vector extension, e.g. ``cpu family 26 model 2
+    stepping 1, avx512f`` (``CPU part`` on ARM): CPUs sold under one name (``AMD EPYC``)
+    ran the same model 2-3x apart across generations. Empty without ``/proc/cpuinfo``."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
