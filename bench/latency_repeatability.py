@@ -24,8 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from scarlet_tf import latency
-from scarlet_tf.export import to_tflite
-from scarlet_tf.models import build_model
 from scarlet_tf.space import get_space
 from scarlet_tf.timing import HostRunner
 
@@ -50,9 +48,7 @@ def main() -> None:
     archs = latency.stratified_archs(space, args.count, args.seed)
     timings, seconds = [], []
     with tempfile.TemporaryDirectory() as folder:
-        paths = [Path(folder) / f"arch{i}.tflite" for i in range(len(archs))]
-        for path, arch in zip(paths, archs):
-            path.write_bytes(to_tflite(build_model(arch, space)))
+        paths = latency.convert_archs(archs, space, Path(folder))
         print(f"converted {len(paths)} architectures of {args.space}", flush=True)
         for repeat in range(args.repeats):
             start = time.perf_counter()

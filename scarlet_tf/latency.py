@@ -33,7 +33,7 @@ import numpy as np
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.space import (ALL_CHOICES, MBCONV_CHOICES, SKIP, Architecture, Choice,
                               SearchSpace, get_space)
-from scarlet_tf.timing import HostRunner
+from scarlet_tf.timing import HostRunner, cpu_id, cpu_model
 
 ROUNDS = 3  # fresh interpreters per timed model at least (the fastest run counts) ...
 MAX_ROUNDS = 24  # ... and at most, until the model's timing took SECONDS of wall time
@@ -132,8 +132,8 @@ class LatencyTable:
         and, where recorded, generation and vector extension): its ms do not carry over."""
         if self.settings.get("target") != "host":
             return
-        here = HostRunner().describe()
-        keys = [k for k in ("cpu_model", "cpu_id") if k in self.settings]
+        here = {"cpu_model": cpu_model(), "cpu_id": cpu_id()}
+        keys = [k for k in here if k in self.settings]
         if any(self.settings[k] != here[k] for k in keys):
             theirs, ours = (", ".join(str(d[k]) for k in keys) for d in (self.settings, here))
             warnings.warn(f"latency table {path} was timed on {theirs}; this host is {ours}: "
@@ -202,16 +202,24 @@ def fastest_ms(paths, runner, rounds: int = ROUNDS, seconds: float = SECONDS,
 def measure_archs(archs, space: SearchSpace, runner=None, progress=None) -> list[float]:
     """End-to-end latency (ms) of each architecture's float32 TFLite model (:func:`fastest_ms`);
     ``progress(message)`` hears about each conversion."""
-    from scarlet_tf.models import build_model  # TensorFlow-backed (module docstring)
-
     report = progress or (lambda message: None)
     with tempfile.TemporaryDirectory() as folder:
-        paths = []
-        for i, arch in enumerate(archs):
-            paths.append(_write_tflite(build_model(arch, space), Path(folder) / f"arch{i}.tflite"))
-            report(f"converted architecture {i + 1}/{len(archs)}")
+        paths = convert_archs(archs, space, Path(folder), report)
         report(f"timing {len(paths)} architectures")
         return fastest_ms(paths, runner or HostRunner())
+
+
+def convert_archs(archs, space: SearchSpace, folder: Path, progress=None) -> list[Path]:
+    """Each architecture's float32 TFLite file in ``folder`` (``progress(message)`` hears
+    of each)."""
+    from scarlet_tf.models import build_model  # TensorFlow-backed (module docstring)
+
+    paths = []
+    for i, arch in enumerate(archs):
+        paths.append(_write_tflite(build_model(arch, space), folder / f"arch{i}.tflite"))
+        if progress:
+            progress(f"converted architecture {i + 1}/{len(archs)}")
+    return paths
 
 
 def build_table(space: str | SearchSpace = "scarlet", *, runner=None, calibrate: int = 40,

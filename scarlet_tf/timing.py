@@ -109,30 +109,29 @@ class HostRunner:
 
 def cpu_model() -> str:
     """The host CPU's model name (``/proc/cpuinfo``; the platform's processor elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
 
 
 def cpu_id() -> str:
     """The host CPU's generation and widest vector extension, e.g. ``cpu family 26 model 2
     stepping 1, avx512f`` (``CPU part`` on ARM): CPUs sold under one name (``AMD EPYC``)
     ran the same model 2-3x apart across generations. Empty without ``/proc/cpuinfo``."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-    fields = dict(line.split(":", 1) for line in text.split("\n\n")[0].splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    fields = _cpuinfo()
     flags = set((fields.get("flags") or fields.get("Features") or "").split())
     isa = next((f for f in ("avx512f", "avx2", "sse4_2", "sve", "asimd") if f in flags), "")
     generation = " ".join(f"{key} {fields[key]}" for key in ("cpu family", "model", "stepping",
                                                              "CPU part") if key in fields)
     return ", ".join(part for part in (generation, isa) if part)
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's ``/proc/cpuinfo`` fields (empty where it is not readable)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    pairs = (line.split(":", 1) for line in text.split("\n\n")[0].splitlines() if ":" in line)
+    return {key.strip(): value.strip() for key, value in pairs}
 
 
 def _version(package: str) -> str | None:
