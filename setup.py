@@ -4,7 +4,11 @@ from setuptools import find_packages, setup
 
 setup(
     name="scarlet-tf",
-    version="0.1.0",
+    # The one version source, scarlet_tf.__version__, read as text (not imported: the
+    # package's requirements may not be installed yet).
+    version=next(line.split('"')[1]
+                 for line in open("scarlet_tf/__init__.py", encoding="utf-8")  # noqa: SIM115
+                 if line.startswith("__version__ = ")),
     description="SCARLET-NAS in Keras 3 / TensorFlow: stabilized supernet, evolutionary "
                 "search as a keras-tuner Oracle, TFLite export and latency tools",
     long_description=open("README.md", encoding="utf-8").read(),
