@@ -78,9 +78,20 @@ def test_no_loadable_checkpoint_is_an_error(run):
 
 
 def test_damaged_state_file_uses_the_newest_checkpoint(run):
+    """Both readers skip the garbled state.json: the supernet holds ckpt-2's weights (not
+    ckpt-1's, which differ), and a resume takes ckpt-2's own state (step 2)."""
     (run / "state.json").write_text('{"step": 2, "check')
     with pytest.warns(UserWarning, match="damaged run state"):
-        _ = SupernetRun(run).supernet
+        supernet = SupernetRun(run).supernet
+    newest, previous = saved_weights(run, "ckpt-2"), saved_weights(run, "ckpt-1")
+    weights = weight_map(supernet)
+    for key, variable in weights.items():
+        assert np.array_equal(np.array(variable), newest(key)), key
+    assert any(not np.array_equal(newest(key), previous(key)) for key in weights)
+    fresh = Supernet.from_settings(SupernetRun(run).settings)
+    with pytest.warns(UserWarning, match="damaged run state"):
+        state = RunCheckpoint(run, weights=weight_map(fresh)).restore()
+    assert state["checkpoint"] == "ckpt-2" and state["step"] == 2
 
 
 def test_eval_cli_warns_once_and_scores(run):
