@@ -173,12 +173,14 @@ class SubnetRun:
 
 
 class EpochHistory(keras.callbacks.Callback):
-    """Writes ``history.json`` (epoch, loss, accuracy, lr, seconds) after every epoch,
-    dropping records past the epoch that BackupAndRestore resumed from."""
+    """Adds ``lr`` (the rate of the epoch's last step, ``schedule``'s when given) to the
+    epoch's logs, as the supernet's loop logs it, and writes ``history.json`` (epoch,
+    loss, accuracy, lr, seconds) after every epoch, dropping records past the epoch that
+    BackupAndRestore resumed from."""
 
-    def __init__(self, path: Path, chief: bool):
+    def __init__(self, path: Path, chief: bool, schedule=None):
         super().__init__()
-        self.path, self.chief = path, chief
+        self.path, self.chief, self.schedule = path, chief, schedule
         self.records = read_json(path, [])
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -186,18 +188,31 @@ class EpochHistory(keras.callbacks.Callback):
         self.started = time.time()
 
     def on_epoch_end(self, epoch, logs=None):
-        lr = self.model.optimizer.learning_rate
+        optimizer = self.model.optimizer
+        if self.schedule is None:
+            lr = float(optimizer.learning_rate)
+        else:
+            lr = float(self.schedule(max(0, int(optimizer.iterations) - 1)))
+        logs["lr"] = lr  # the dict the callbacks after this one get
         self.records.append({"epoch": epoch + 1, "loss": float(logs["loss"]),
-                             "accuracy": float(logs["accuracy"]), "lr": float(lr),
+                             "accuracy": float(logs["accuracy"]), "lr": lr,
                              "seconds": round(time.time() - self.started, 2)})
         if self.chief:
             write_json(self.path, self.records)
 
 
-def train_subnet(config: SubnetConfig, strategy=None, verbose: bool = True) -> dict:
+def train_subnet(config: SubnetConfig, strategy=None, verbose: bool = True,
+                 callbacks: list | None = None) -> dict:
     """Train (or resume, or return the finished result of) a stand-alone run in
     ``config.out``; returns the result record (also in ``result.json``):
-    arch, madds, params, search_accuracy, test_accuracy (top-1 in [0, 1]), epochs."""
+    arch, madds, params, search_accuracy, test_accuracy (top-1 in [0, 1]), epochs.
+
+    ``callbacks``: ``keras.callbacks.Callback`` objects passed to ``model.fit`` after the
+    run's own (backup, history), so they see ``history.json`` written and epoch logs
+    with loss, accuracy and lr (the keys ``train_supernet`` logs). A callback that stops
+    training (EarlyStopping) ends the run: it is scored and saved as finished. Not
+    called when ``result.json`` already exists.
+    """
     run = SubnetRun(config, strategy)
     chief = is_chief(run.strategy)
     prepare_run_dir(run.out, config.identity(), config.overwrite,
@@ -210,7 +225,7 @@ def train_subnet(config: SubnetConfig, strategy=None, verbose: bool = True) -> d
     if config.ema and not use_ema(config, run.total_steps):
         _say(chief, f"EMA of weights off: {run.total_steps} steps are too few for momentum "
                     f"{config.ema_momentum} (needs {10 / (1 - config.ema_momentum):.0f})")
-    history = EpochHistory(run.out / "history.json", chief)
+    history = EpochHistory(run.out / "history.json", chief, run.schedule())
     # Kept until result.json exists, so a run killed while scoring resumes after fit.
     # double_checkpoint: a kill while the weights are written leaves the previous backup
     backup = keras.callbacks.BackupAndRestore(str(run.out / "backup"), delete_checkpoint=False,
@@ -221,7 +236,7 @@ def train_subnet(config: SubnetConfig, strategy=None, verbose: bool = True) -> d
               epochs=config.epochs, steps_per_epoch=run.steps_per_epoch,
               # the backup first: history.json then never lists an epoch whose weights
               # a kill could still lose (a resume would train it again)
-              callbacks=[backup, history], shuffle=False,
+              callbacks=[backup, history, *(callbacks or [])], shuffle=False,
               verbose="auto" if verbose and chief else 0)
     recalibrate_batch_norms(model, run.recalibration_batches())
     result = _result(run, model, history.records)

@@ -184,13 +184,25 @@ def clear(handle) -> None:
                                 value=tf.zeros_like(read_handle(handle, tf.float32)))
 
 
-def train_supernet(config: SupernetConfig, strategy=None, verbose: bool = True):
+def train_supernet(config: SupernetConfig, strategy=None, verbose: bool = True,
+                   callbacks: list | None = None):
     """Train (or resume) a supernet run in ``config.out``; returns (supernet, history).
 
     ``verbose=False`` hides the per-step progress bar (epoch and resume lines remain).
 
     ``history`` is a list of per-epoch records: epoch, loss, accuracy (on the sampled
     paths, training mode), lr, seconds.
+
+    ``callbacks``: ``keras.callbacks.Callback`` objects (CSVLogger, EarlyStopping,
+    TerminateOnNaN, your own), run as ``model.fit`` runs them, with the supernet as
+    ``callback.model``. ``on_epoch_end`` gets a finished epoch's loss, accuracy and lr
+    (its history record; ``train_subnet`` logs the same keys); ``on_train_batch_end``
+    the epoch's running loss and accuracy. EarlyStopping on ``accuracy`` needs
+    ``mode="max"`` (the supernet compiles no metrics). ``model.stop_training = True``
+    ends training after that step with a checkpoint, so running the same config again
+    resumes there (with several workers, all must stop at the same step, as callbacks
+    reading the logs do); on a non-finite loss (TerminateOnNaN) nothing of that step is
+    saved, and without a callback stopping it the loss raises ScarletError.
     """
     trainer = SupernetTrainer(config, strategy)
     out = Path(config.out)
@@ -200,7 +212,7 @@ def train_supernet(config: SupernetConfig, strategy=None, verbose: bool = True):
                               "dataset": {"name": config.dataset,
                                           "num_classes": trainer.info.num_classes}})
     trainer.build()
-    run = RunLoop(trainer, out, chief, verbose)
+    run = RunLoop(trainer, out, chief, verbose, callbacks)
     if resume:
         run.restore()
     run.fit()
@@ -208,9 +220,11 @@ def train_supernet(config: SupernetConfig, strategy=None, verbose: bool = True):
 
 
 class RunLoop:
-    """Epochs, progress, TensorBoard, checkpoints and choice counts of one run."""
+    """Epochs, progress, callbacks, TensorBoard, checkpoints and choice counts of one
+    run."""
 
-    def __init__(self, trainer: SupernetTrainer, out: Path, chief: bool, verbose: bool):
+    def __init__(self, trainer: SupernetTrainer, out: Path, chief: bool, verbose: bool,
+                 callbacks: list | None = None):
         self.trainer, self.out, self.chief, self.verbose = trainer, out, chief, verbose
         config = trainer.config
         per_epoch = max(1, trainer.info.num_examples["train"] // config.batch_size)
@@ -219,30 +233,41 @@ class RunLoop:
         self.warmup = min(round(config.warmup_epochs * self.steps_per_epoch),
                           self.total_steps // 2)
         self.step = 0
+        self.saved = -1  # the step of the newest checkpoint
         self.history: list[dict] = []
         self.counts = [np.zeros(n, np.int64) for n in trainer.space.num_choices]
         self.checkpoint = RunCheckpoint(out, chief, weights=weight_map(trainer.supernet),
                                         slots=trainer.optimizer.slot_variables())
         self.writer = tf.summary.create_file_writer(str(out / "logs")) if chief else None
+        self.callbacks = keras.callbacks.CallbackList(
+            callbacks, model=trainer.supernet, epochs=config.epochs,
+            steps=self.steps_per_epoch, verbose=0)
 
     def restore(self) -> None:
         state = self.checkpoint.restore()
-        self.step = state["step"]
+        self.step = self.saved = state["step"]
         self.history = state["history"]
         self.counts = [np.array(c, np.int64) for c in state["choice_counts"]]
         self.trainer.sampler.set_state(state["sampler"])
         self._say(f"resuming {self.out} at step {self.step} of {self.total_steps}")
 
     def fit(self) -> None:
-        config = self.trainer.config
+        config, model = self.trainer.config, self.trainer.supernet
         dataset, _ = data.load(config.dataset, "train", batch_size=config.batch_size,
                                image_size=self.trainer.space.input_size, repeat=True,
                                drop_remainder=True, seed=config.seed + self.step)
         batches = iter(self.trainer.strategy.experimental_distribute_dataset(dataset))
-        while self.step < self.total_steps:
-            self._epoch(batches)
+        model.stop_training = False
+        self.callbacks.on_train_begin()
+        logs = None
+        while self.step < self.total_steps and not model.stop_training:
+            logs = self._epoch(batches)
+        self.callbacks.on_train_end(logs)
 
-    def _epoch(self, batches) -> None:
+    def _epoch(self, batches) -> dict | None:
+        """Train the rest of the current epoch, or up to a step whose callbacks stop
+        training (saved, unless its loss is not finite); the epoch's logs when finished."""
+        model = self.trainer.supernet
         epoch = self.step // self.steps_per_epoch
         bar = keras.utils.Progbar(self.steps_per_epoch, verbose=1 if self.verbose else 0,
                                   stateful_metrics=["lr"])
@@ -251,35 +276,65 @@ class RunLoop:
         if self.step == 0 or self.trainer.traces == 0:
             self._say("tracing the train step once for all paths (seconds; later steps "
                       "reuse it)")
+        self.callbacks.on_epoch_begin(epoch)
         for i in range(first, self.steps_per_epoch):
+            self.callbacks.on_train_batch_begin(i)
             loss, correct, lr = self._one_step(next(batches))
             sums += (loss, correct, 1)
             bar.update(i + 1, [("loss", loss), ("accuracy", correct), ("lr", lr)])
-            if self.step % self.trainer.config.save_every == 0 and i + 1 < self.steps_per_epoch:
+            self.callbacks.on_train_batch_end(i, {"loss": sums[0] / sums[2],
+                                                  "accuracy": sums[1] / sums[2]})
+            if not math.isfinite(loss):
+                return self._stop_at_non_finite(loss)
+            last = i + 1 == self.steps_per_epoch
+            if not last and (model.stop_training
+                             or self.step % self.trainer.config.save_every == 0):
                 self._save()
+            if not last and model.stop_training:
+                self._say(f"stopped by a callback at step {self.step} of {self.total_steps}; "
+                          f"saved, the same config resumes there")
+                return None
         self.history.append({"epoch": epoch + 1, "loss": sums[0] / sums[2],
                              "accuracy": sums[1] / sums[2], "lr": lr,
                              "seconds": round(time.time() - started, 2)})
         self._log(self.history[-1], epoch + 1, prefix="epoch_")
         self._save()
+        logs = {key: self.history[-1][key] for key in ("loss", "accuracy", "lr")}
+        self.callbacks.on_epoch_end(epoch, logs)
+        if model.stop_training and self.step < self.total_steps:
+            self._say(f"stopped by a callback after epoch {epoch + 1} (step {self.step} of "
+                      f"{self.total_steps}); saved, the same config resumes there")
+        return logs
+
+    def _stop_at_non_finite(self, loss: float) -> None:
+        """After the callbacks saw a non-finite loss: stop if one asked to (nothing of
+        this step is saved), else raise."""
+        where = f"loss became {loss} at step {self.step + 1}"
+        if not self.trainer.supernet.stop_training:
+            raise ScarletError(f"{where}; stopped, and the last good checkpoint in "
+                               f"{self.out} is kept (try a lower --lr)")
+        kept = f"step {self.saved}" if self.saved >= 0 else "none yet"
+        self._say(f"stopped by a callback: {where}; not saved (checkpoint kept: {kept})")
 
     def _one_step(self, batch):
+        """One training step: (loss, accuracy, lr); a non-finite loss leaves the step,
+        choice counts and logs as they were."""
         trainer, config = self.trainer, self.trainer.config
         paths = trainer.sampler.sample()
         lr = learning_rate(self.step, self.total_steps, self.warmup, config.lr)
         loss, correct = trainer.step(batch[0], batch[1], paths, lr)
         loss = float(loss) / len(paths)
+        accuracy = float(correct) / (len(paths) * config.batch_size)
         if not math.isfinite(loss):
-            raise ScarletError(f"loss became {loss} at step {self.step + 1}; stopped, and the "
-                               f"last good checkpoint in {self.out} is kept (try a lower --lr)")
+            return loss, accuracy, lr
         self.counts = [c + n for c, n in zip(self.counts, count_choices(paths, trainer.space.num_choices))]
         self.step += 1
-        accuracy = float(correct) / (len(paths) * config.batch_size)
         if self.step % 10 == 0:
             self._log({"loss": loss, "accuracy": accuracy, "lr": lr}, self.step)
         return loss, accuracy, lr
 
     def _save(self) -> None:
+        self.saved = self.step
         counts = [c.tolist() for c in self.counts]
         self.checkpoint.save(self.step, {"step": self.step, "history": self.history,
                                          "choice_counts": counts,
