@@ -18,6 +18,9 @@ setup(
     # package named `cli` lands in site-packages.
     packages=[*find_packages(include=["scarlet_tf", "scarlet_tf.*"]), "scarlet_tf.cli"],
     package_dir={"scarlet_tf.cli": "cli"},
+    # NAS-Bench-Macro's results (Apache-2.0, credited in its README), the truth of `rank`.
+    package_data={"scarlet_tf": ["benchmarks/*.json", "benchmarks/*.md",
+                                 "benchmarks/LICENSE-*"]},
     install_requires=[
         # tensorflow-cpu by default; users with GPUs install `tensorflow[and-cuda]` first,
         # which satisfies the same imports.

@@ -37,10 +37,10 @@ def evaluate_arch(arch, supernet_dir, dataset, recal_batches, batch_size, split)
     from scarlet_tf.rundir import SupernetRun
     from scarlet_tf.space import resolve_arch
 
-    arch = resolve_arch(arch)
     if recal_batches < 1:
         raise click.BadParameter("must be >= 1", param_hint="--recal-batches")
     run = SupernetRun(supernet_dir)
+    arch = resolve_arch(arch, run.space)
     cost = costs(arch, run.space)
     evaluator = run.evaluator(dataset, split=split, recal_batches=recal_batches,
                               batch_size=batch_size)

@@ -77,9 +77,9 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
         raise ScarletError("give exactly one of --weights, --supernet, --random-init")
     if parity_images < 1:
         raise ScarletError(f"--parity-images must be >= 1, got {parity_images}")
-    arch = resolve_arch(arch)
     space = get_space(space, width=width, num_classes=num_classes, input_size=input_size)
     run = SupernetRun(supernet) if supernet is not None else None
+    arch = resolve_arch(arch, run.space if run else space)
     model, space = export.model_for(arch, space, weights=weights, supernet=run)
     total = costs(arch, space)
     metadata = {"arch": str(arch), "space": space.describe(), "madds": total.madds,

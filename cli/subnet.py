@@ -50,8 +50,9 @@ def dataset_option(command):
 
 @click.command()
 @supernet_option
-@click.option("--truth", required=True, multiple=True, type=click.Path(exists=True),
-              help="CSV 'arch,accuracy' or a train-subnet directory; repeatable.")
+@click.option("--truth", required=True, multiple=True,
+              help="nas-bench-macro (the shipped benchmark), or a CSV 'arch,accuracy' or a "
+                   "train-subnet directory (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Report directory [default: SUPERNET/rank].")
 @dataset_option
@@ -59,21 +60,56 @@ def dataset_option(command):
               help="Training batches for BatchNorm recalibration per architecture.")
 @click.option("--max-images", type=int, default=None, help="Score on at most this many images.")
 @click.option("--top-k", type=int, default=None, help="[default: max(1, n // 4)]")
-def rank(supernet_dir, truth, out, dataset, recal_batches, max_images, top_k):
-    """Rank correlation of supernet scores with stand-alone accuracies."""
-    from scarlet_tf.checkpoints import write_json
-    from scarlet_tf.ranking import rank_report, read_truth, scatter_plot, write_truth
+@click.option("--archs", default="1000", show_default=True,
+              help="nas-bench-macro: how many of the 3,969 networks (depth-stratified), "
+                   "or 'all'.")
+@click.option("--siblings", type=int, default=50, show_default=True,
+              help="nas-bench-macro: networks also scored through another code of theirs.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="nas-bench-macro: seed of the sample.")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def rank(supernet_dir, truth, out, dataset, recal_batches, max_images, top_k, archs,
+         siblings, seed, quiet):
+    """Rank correlation of supernet scores with stand-alone accuracies.
+
+    With --truth nas-bench-macro the supernet (of the nas-bench-macro space) is ranked
+    against NAS-Bench-Macro's 3,969 networks, each trained three times: scores are saved
+    as they come (a rerun resumes), and the report sets the supernet beside counting
+    layers, FLOPs and the seed-to-seed ceiling.
+    """
     from scarlet_tf.rundir import SupernetRun
 
-    pairs = read_truth(truth)
     run = SupernetRun(supernet_dir)
     dataset = dataset or run.dataset
+    out = Path(out or run.directory / "rank")
+    if "nas-bench-macro" in truth:
+        if len(truth) > 1:
+            raise click.BadParameter("nas-bench-macro is a truth of its own; give it alone",
+                                     param_hint="--truth")
+        from .benchmark import rank_nas_bench_macro
+
+        return rank_nas_bench_macro(run, out, dataset=dataset, recal_batches=recal_batches,
+                                    max_images=max_images, archs=archs, siblings=siblings,
+                                    seed=seed, quiet=quiet)
+    rank_csv(run, truth, out, dataset, recal_batches, max_images, top_k)
+
+
+def rank_csv(run, truth, out, dataset, recal_batches, max_images, top_k) -> None:
+    """``rank`` against CSV files and train-subnet directories."""
+    from scarlet_tf.checkpoints import write_json
+    from scarlet_tf.ranking import rank_report, read_truth, scatter_plot, write_truth
+
+    missing = [t for t in truth if not Path(t).exists()]
+    if missing:
+        raise click.BadParameter(f"{missing[0]}: no such file or directory (give a CSV, a "
+                                 f"train-subnet directory or nas-bench-macro)",
+                                 param_hint="--truth")
+    pairs = read_truth(truth, run.space)
     evaluator = run.evaluator(dataset, recal_batches=recal_batches, max_images=max_images)
     report = rank_report(evaluator, pairs, top_k)
-    out = Path(out or run.directory / "rank")
     out.mkdir(parents=True, exist_ok=True)
     stabilizer = run.settings["stabilizer"]
-    write_json(out / "rank.json", {"supernet": str(supernet_dir), "dataset": dataset,
+    write_json(out / "rank.json", {"supernet": str(run.directory), "dataset": dataset,
                                    "stabilizer": stabilizer, **report})
     write_truth(pairs, out / "truth.csv")
     scatter_plot(report, out / "rank.png", stabilizer)

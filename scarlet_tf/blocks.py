@@ -20,6 +20,12 @@ from scarlet_tf.space import Choice, LayerSpec, SearchSpace
 
 BN_MOMENTUM = 0.99
 BN_EPSILON = 1e-3
+ACTIVATION_NAMES = {"hard_swish": "hswish", "relu": "relu", "relu6": "relu6"}  # name suffixes
+
+
+def frame_activation(kind: str, name: str) -> layers.Layer:
+    """The stem's or head's activation: ``"relu6"`` (SCARLET) or ``"relu"``."""
+    return layers.ReLU(6.0 if kind == "relu6" else None, name=f"{name}_{kind}")
 
 
 def batch_norm(name: str, cls=layers.BatchNormalization,
@@ -66,7 +72,8 @@ class SqueezeExcite(Block):
 class MBConv(Block):
     """Inverted bottleneck of ``choice`` at ``layer``: [B, H, W, Cin] -> [B, H/s, W/s, Cout].
 
-    1x1 expand (BN, h-swish), kxk depthwise with the layer's stride (BN, h-swish),
+    1x1 expand (BN, the layer's activation: h-swish or ReLU), kxk depthwise with the
+    layer's stride (BN, activation),
     optional squeeze-excite, 1x1 linear projection (BN), residual add when the layer
     keeps stride 1 and channels. ``zero_init_residual`` initializes the projection BN's
     gamma to 0 in residual blocks, so the block starts as the identity (the "zero-init
@@ -80,11 +87,12 @@ class MBConv(Block):
         hidden = layer.in_channels * choice.expansion
         self.expand = layers.Conv2D(hidden, 1, use_bias=False, name=f"{name}_expand")
         self.expand_bn = batch_norm(f"{name}_expand_bn", bn_class)
-        self.expand_act = layers.Activation("hard_swish", name=f"{name}_expand_hswish")
+        act, short = layer.activation, ACTIVATION_NAMES[layer.activation]
+        self.expand_act = layers.Activation(act, name=f"{name}_expand_{short}")
         self.depthwise = layers.DepthwiseConv2D(choice.kernel, layer.stride, padding="same",
                                                 use_bias=False, name=f"{name}_dw")
         self.depthwise_bn = batch_norm(f"{name}_dw_bn", bn_class)
-        self.depthwise_act = layers.Activation("hard_swish", name=f"{name}_dw_hswish")
+        self.depthwise_act = layers.Activation(act, name=f"{name}_dw_{short}")
         self.se = SqueezeExcite(hidden, f"{name}_se") if choice.se else None
         self.project = layers.Conv2D(layer.out_channels, 1, use_bias=False,
                                      name=f"{name}_project")
@@ -111,13 +119,31 @@ class MBConv(Block):
         return self.add([y, x]) if self.add is not None else y
 
 
+class Projection(Block):
+    """The ``skip`` choice of a layer that changes stride or channels: 1x1 conv with the
+    layer's stride (no bias), BN, no activation. [B, H, W, Cin] -> [B, H/s, W/s, Cout]."""
+
+    def __init__(self, layer: LayerSpec, name: str, bn_class=layers.BatchNormalization,
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.project = layers.Conv2D(layer.out_channels, 1, layer.stride, padding="same",
+                                     use_bias=False, name=f"{name}_project")
+        self.project_bn = batch_norm(f"{name}_project_bn", bn_class)
+
+    def build(self, input_shape):
+        """Create the weights for inputs [B, H, W, Cin] without running the block."""
+        self.project.build(input_shape)
+        self.project_bn.build((None, None, None, self.project.filters))
+
+    def unroll(self, x, training=None):
+        return self.project_bn(self.project(x), training=training)
+
+
 class IdentityInitializer(keras.initializers.Initializer):
     """Identity matrix for a 1x1 convolution kernel of shape ``[1, 1, C, C]``."""
 
     def __call__(self, shape, dtype=None):
         return keras.ops.reshape(keras.ops.eye(shape[-1], dtype=dtype), shape)
-
-
 
 
 def stabilizer(channels: int, name: str, init: str = "identity") -> layers.Conv2D:
@@ -133,8 +159,9 @@ def stabilizer(channels: int, name: str, init: str = "identity") -> layers.Conv2
 
 
 class Stem(Block):
-    """3x3 conv (BN, ReLU6) then the fixed separable block: 3x3 depthwise (BN, ReLU6),
-    linear 1x1 to ``space.sep_channels`` (BN). [B, S, S, 3] -> [B, S/s, S/s, 16*width]."""
+    """3x3 conv (BN, ReLU6 or the space's frame activation), then in the SCARLET spaces
+    the fixed separable block: 3x3 depthwise (BN, ReLU6), linear 1x1 to
+    ``space.sep_channels`` (BN). [B, S, S, 3] -> [B, S/s, S/s, space.stem_out_channels]."""
 
     def __init__(self, space: SearchSpace, name: str = "stem",
                  bn_class=layers.BatchNormalization, **kwargs):
@@ -142,31 +169,36 @@ class Stem(Block):
         self.conv = layers.Conv2D(space.stem_channels, 3, space.stem_stride, padding="same",
                                   use_bias=False, name="stem_conv")
         self.bn = batch_norm("stem_bn", bn_class)
-        self.act = layers.ReLU(6.0, name="stem_relu6")
-        self.depthwise = layers.DepthwiseConv2D(3, padding="same", use_bias=False,
-                                                name="sep_dw")
-        self.depthwise_bn = batch_norm("sep_dw_bn", bn_class)
-        self.depthwise_act = layers.ReLU(6.0, name="sep_relu6")
-        self.project = layers.Conv2D(space.sep_channels, 1, use_bias=False,
-                                     name="sep_project")
-        self.project_bn = batch_norm("sep_project_bn", bn_class)
+        self.act = frame_activation(space.frame_activation, "stem")
+        self.separable = bool(space.sep_channels)
+        if self.separable:
+            self.depthwise = layers.DepthwiseConv2D(3, padding="same", use_bias=False,
+                                                    name="sep_dw")
+            self.depthwise_bn = batch_norm("sep_dw_bn", bn_class)
+            self.depthwise_act = frame_activation(space.frame_activation, "sep")
+            self.project = layers.Conv2D(space.sep_channels, 1, use_bias=False,
+                                         name="sep_project")
+            self.project_bn = batch_norm("sep_project_bn", bn_class)
 
     def unroll(self, x, training=None):
         x = self.act(self.bn(self.conv(x), training=training))
+        if not self.separable:
+            return x
         x = self.depthwise_act(self.depthwise_bn(self.depthwise(x), training=training))
         return self.project_bn(self.project(x), training=training)
 
 
 class Head(Block):
-    """1x1 conv to ``space.head_channels`` (BN, ReLU6), global average pool, optional
-    dropout, fully-connected classifier. [B, H, W, C] -> logits [B, num_classes]."""
+    """1x1 conv to ``space.head_channels`` (BN, the space's frame activation), global
+    average pool, optional dropout, fully-connected classifier. [B, H, W, C] -> logits
+    [B, num_classes]."""
 
     def __init__(self, space: SearchSpace, dropout: float = 0.0, name: str = "head",
                  bn_class=layers.BatchNormalization, **kwargs):
         super().__init__(name=name, **kwargs)
         self.conv = layers.Conv2D(space.head_channels, 1, use_bias=False, name="head_conv")
         self.bn = batch_norm("head_bn", bn_class)
-        self.act = layers.ReLU(6.0, name="head_relu6")
+        self.act = frame_activation(space.frame_activation, "head")
         self.pool = layers.GlobalAveragePooling2D(name="head_pool")
         self.dropout = layers.Dropout(dropout, name="head_dropout") if dropout else None
         self.classifier = layers.Dense(space.num_classes, name="classifier")

@@ -109,7 +109,7 @@ class SubnetConfig(TrainingConfig):
     def identity(self) -> dict:
         """The settings that define the run (compared on resume)."""
         settings = dataclasses.asdict(self)
-        settings["arch"] = str(resolve_arch(self.arch))
+        settings["arch"] = str(resolve_arch(self.arch, self.space))
         for key in ("out", "overwrite"):
             settings.pop(key)
         return settings

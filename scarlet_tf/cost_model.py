@@ -13,8 +13,10 @@ Counting convention (the paper's):
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
+from scarlet_tf.errors import ScarletError
 from scarlet_tf.space import Choice, LayerSpec, SearchSpace, get_space, resolve_arch
 
 
@@ -44,10 +46,13 @@ def conv_cost(out_side: int, kernel: int, c_in: int, c_out: int, *, depthwise=Fa
     return Cost(out_side * out_side * weights, params)
 
 
-def mbconv_cost(layer: LayerSpec, choice: Choice) -> Cost:
-    """Cost of ``choice`` at ``layer`` (zero for skip: a plain identity)."""
+def choice_cost(layer: LayerSpec, choice: Choice) -> Cost:
+    """Cost of ``choice`` at ``layer``: an MBConv, or skip (zero for an identity, a
+    strided 1x1 conv with BN where the layer changes stride or channels)."""
     if choice.is_skip:
-        return Cost()
+        if not layer.skip_projects:
+            return Cost()
+        return conv_cost(layer.out_resolution, 1, layer.in_channels, layer.out_channels)
     hidden = layer.in_channels * choice.expansion
     side_in, side_out = layer.resolution, layer.out_resolution
     cost = conv_cost(side_in, 1, layer.in_channels, hidden)
@@ -66,10 +71,12 @@ def stabilizer_cost(layer: LayerSpec) -> Cost:
 
 
 def stem_cost(space: SearchSpace) -> Cost:
-    """Stem conv (3x3, stride 2 or 1) and the fixed separable block."""
+    """Stem conv (3x3, stride 2 or 1) and, where the space has it, the separable block."""
     side = space.stem_resolution
-    return (conv_cost(side, 3, 3, space.stem_channels)
-            + conv_cost(side, 3, space.stem_channels, space.stem_channels, depthwise=True)
+    cost = conv_cost(side, 3, 3, space.stem_channels)
+    if not space.sep_channels:
+        return cost
+    return (cost + conv_cost(side, 3, space.stem_channels, space.stem_channels, depthwise=True)
             + conv_cost(side, 1, space.stem_channels, space.sep_channels))
 
 
@@ -95,17 +102,31 @@ class ModelCosts:
 
 def costs(arch, space: str | SearchSpace = "scarlet", latency_table=None,
           **space_kwargs) -> ModelCosts:
-    """Mult-adds and trainable parameters of ``arch`` (name, string or Architecture).
+    """Mult-adds and trainable parameters of ``arch`` (name, string, digit code or
+    Architecture).
 
-    ``latency_table`` (a :class:`scarlet_tf.latency.LatencyTable`, or any object with its
-    ``predict(arch, space)``) of the same space adds the predicted latency in ms. ``space_kwargs`` (width, num_classes,
-    input_size) go to :func:`get_space`.
+    ``latency_table``: a :class:`scarlet_tf.latency.LatencyTable` (or any object with its
+    ``predict(arch, space)``) or the path of one, of the same space; adds the predicted
+    latency in ms. ``space_kwargs`` (width, num_classes, input_size) go to
+    :func:`get_space`.
     """
-    arch = resolve_arch(arch)
     space = get_space(space, **space_kwargs)
-    per_layer = tuple(mbconv_cost(layer, c) for layer, c in zip(space.layers, arch.choices))
+    arch = resolve_arch(arch, space)
+    per_layer = tuple(choice_cost(layer, c) for layer, c in zip(space.layers, arch.choices))
     stem, head = stem_cost(space), head_cost(space)
     total = sum(per_layer, stem + head)
-    latency = None if latency_table is None else latency_table.predict(arch, space)
+    latency = None if latency_table is None else _table(latency_table).predict(arch, space)
     return ModelCosts(total.madds, total.params, total.madds + total.se_scaling, stem,
                       per_layer, head, latency)
+
+
+def _table(table):
+    """A latency table object, loaded when given as a path (str or os.PathLike)."""
+    if isinstance(table, (str, os.PathLike)):
+        from scarlet_tf.latency import LatencyTable
+
+        return LatencyTable.load(table)
+    if not hasattr(table, "predict"):
+        raise ScarletError(f"latency_table must be a LatencyTable or the path of its JSON "
+                           f"file, got {type(table).__name__}")
+    return table

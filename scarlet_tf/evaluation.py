@@ -100,7 +100,7 @@ class Evaluator:
 
     def path(self, arch) -> tf.Tensor:
         """int32 [num_layers]: the path tensor of ``arch`` (Architecture, name or string)."""
-        return tf.constant(self.space.encode(resolve_arch(arch)), tf.int32)
+        return tf.constant(self.space.encode(resolve_arch(arch, self.space)), tf.int32)
 
     def score(self, arch) -> dict:
         """``{"accuracy": top-1 in [0, 1], "loss": mean cross-entropy}`` of ``arch``."""

@@ -42,7 +42,7 @@ def extract_subnet(supernet, arch, fold_stabilizers: bool = True, *, evaluator=N
 
     Returns a ``keras.Model`` with the same structure :func:`scarlet_tf.build_model` makes.
     """
-    arch = resolve_arch(arch)
+    arch = resolve_arch(arch, supernet.space)
     if evaluator is not None:
         evaluator.recalibrate(evaluator.path(arch))
     try:
@@ -82,14 +82,15 @@ def _fold(supernet, model, arch) -> None:
     """Merge stabilizer products into the plain model's weights (see module docstring)."""
     carried = None  # M: [C, C] float64, None for identity
     for spec, choice, block in zip(supernet.space.layers, arch.choices, supernet.blocks):
-        if choice.is_skip:
+        if choice.is_skip and not spec.skip_projects:
             kernel = block.options[spec.choices.index(choice)].kernel.numpy()[0, 0]
             carried = kernel.astype(np.float64) if carried is None else carried @ kernel
             continue
         if carried is None:
             continue
         prefix = block_name(spec, choice)
-        _premultiply(model.get_layer(f"{prefix}_expand"), carried)
+        first = "project" if choice.is_skip else "expand"  # a projection or an MBConv
+        _premultiply(model.get_layer(f"{prefix}_{first}"), carried)
         if spec.residual:
             _postmultiply_projection(model, prefix, _inverse(carried, spec.number))
         else:

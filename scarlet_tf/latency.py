@@ -2,7 +2,8 @@
 
 A :class:`LatencyTable` holds the measured latency (ms) of the stem, the head and every
 (layer index, choice token) block of a search space, each timed as its own small TFLite
-model built from the same block classes as the real network; skip costs 0. Tables use
+model built from the same block classes as the real network; an identity skip costs 0 (a
+projection skip is a part of its own). Tables use
 the fastest of each model's timed runs over several fresh interpreters (:func:`fastest_ms`):
 on a CPU shared with other processes the median drifts with their load, the minimum
 stays put, and one interpreter instance can be slow as a whole. It predicts a whole
@@ -32,7 +33,7 @@ import numpy as np
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.space import (ALL_CHOICES, MBCONV_CHOICES, SKIP, Architecture, Choice,
-                              SearchSpace, get_space)
+                              SearchSpace, get_space, resolve_arch)
 from scarlet_tf.timing import HostRunner, cpu_id, cpu_model
 
 ROUNDS = 3  # fresh interpreters per timed model at least (the fastest run counts) ...
@@ -63,11 +64,11 @@ class LatencyTable:
 
     def terms(self, arch) -> dict[str, float]:
         """``{"blocks": count kept, group: sum of those blocks' ms}`` of ``arch``."""
-        arch = arch if isinstance(arch, Architecture) else Architecture.parse(str(arch))
+        arch = resolve_arch(arch, self.space["name"])
         found = {"blocks": 0.0}
         for index, choice in enumerate(arch.choices):
-            if choice.is_skip:
-                continue
+            if choice.is_skip and (index, choice.token) not in self.blocks:
+                continue  # an identity (a projection skip has its own part)
             if (index, choice.token) not in self.blocks:
                 raise ScarletError(f"latency table has no entry for layer {index + 1} "
                                    f"{choice.token}")
@@ -142,8 +143,9 @@ class LatencyTable:
 
 
 def group(choice: Choice) -> str:
-    """The correction group of a block: its kernel size, ``k3`` / ``k5`` / ``k7``."""
-    return f"k{choice.kernel}"
+    """The correction group of a block: its kernel size, ``k3`` / ``k5`` / ``k7``, or
+    ``k1`` for a projection skip."""
+    return f"k{choice.kernel or 1}"
 
 
 def _describe(space: dict) -> str:
@@ -155,11 +157,12 @@ def _describe(space: dict) -> str:
 
 def part_models(space: SearchSpace):
     """Yield ``(key, batch-1 Keras model)`` for the stem (key ``"stem"``), the head
-    (``"head"``) and each ``(layer index, token)`` block of ``space`` (skip excluded),
-    built from :mod:`scarlet_tf.blocks` at the layer's input shape."""
+    (``"head"``) and each ``(layer index, token)`` block of ``space`` (an identity skip
+    excluded, a projection skip included), built from :mod:`scarlet_tf.blocks` at the
+    layer's input shape."""
     import keras  # TensorFlow-backed: loaded only to build tables (module docstring)
 
-    from scarlet_tf.blocks import Head, MBConv, Stem
+    from scarlet_tf.blocks import Head, MBConv, Projection, Stem
 
     def wrap(side, channels, block):
         inputs = keras.Input((side, side, channels), batch_size=1)
@@ -169,9 +172,10 @@ def part_models(space: SearchSpace):
     yield "head", wrap(space.head_resolution, space.layers[-1].out_channels, Head(space))
     for layer in space.layers:
         for choice in layer.choices:
-            if not choice.is_skip:
-                key = (layer.index, choice.token)
-                yield key, wrap(layer.resolution, layer.in_channels, MBConv(layer, choice, "block"))
+            if choice.is_skip and not layer.skip_projects:
+                continue
+            block = Projection(layer, "block") if choice.is_skip else MBConv(layer, choice, "block")
+            yield (layer.index, choice.token), wrap(layer.resolution, layer.in_channels, block)
 
 
 def _write_tflite(model, path: Path) -> Path:
@@ -319,7 +323,7 @@ def validate(table: LatencyTable, count: int, *, runner=None, seed: int = 1000,
     space = get_space(**table.space)
     archs = stratified_archs(space, count, seed)
     again = table.calibration[:recheck]
-    measured = measure_archs([Architecture.parse(c["arch"]) for c in again] + archs, space,
+    measured = measure_archs([resolve_arch(c["arch"], space) for c in again] + archs, space,
                              runner, progress)
     speed = (float(np.median([c["measured_ms"] / ms for c, ms in zip(again, measured)]))
              if again else None)

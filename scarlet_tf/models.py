@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from scarlet_tf.blocks import Head, MBConv, Stem, stabilizer
+from scarlet_tf.blocks import Head, MBConv, Projection, Stem, stabilizer
 from scarlet_tf.space import SearchSpace, get_space, resolve_arch
 
 
@@ -41,24 +41,27 @@ def build_model(arch, space: str | SearchSpace = "scarlet", num_classes: int | N
       width: channel multiplier (default 1.0).
         ``num_classes``, ``input_shape`` and ``width`` build the space from its name;
         with a SearchSpace they are an error (the space already fixes them).
-      stabilizers: keep each skip layer as an explicit stabilizer 1x1 convolution
-        (``layerNN_skip_stabilizer``) instead of adding no layer at all.
+      stabilizers: keep each identity skip as an explicit stabilizer 1x1 convolution
+        (``layerNN_skip_stabilizer``) instead of adding no layer at all. A skip that
+        changes stride or channels is always a projection (``layerNN_skip_project``).
       zero_init_residual: start each residual block as the identity (projection
         BatchNorm gamma 0); helps training from scratch at small budgets.
 
     Returns a model mapping images ``[B, H, W, 3]`` (float, normalized to [-1, 1]) to
     logits ``[B, num_classes]``.
     """
-    arch = resolve_arch(arch)
     space = get_space(space, width=width, num_classes=num_classes,
                       input_size=input_shape[0] if input_shape else None)
+    arch = resolve_arch(arch, space)
     inputs = keras.Input((space.input_size, space.input_size, 3), name="image")
     x = Stem(space).unroll(inputs)
     for layer, choice in zip(space.layers, arch.choices):
+        name = block_name(layer, choice)
         if not choice.is_skip:
-            x = MBConv(layer, choice, block_name(layer, choice),
-                       zero_init_residual=zero_init_residual).unroll(x)
+            x = MBConv(layer, choice, name, zero_init_residual=zero_init_residual).unroll(x)
+        elif layer.skip_projects:
+            x = Projection(layer, name).unroll(x)
         elif stabilizers:
-            x = stabilizer(layer.out_channels, f"{block_name(layer, choice)}_stabilizer")(x)
+            x = stabilizer(layer.out_channels, f"{name}_stabilizer")(x)
     outputs = Head(space, dropout).unroll(x)
     return keras.Model(inputs, outputs, name=name or "scarlet")

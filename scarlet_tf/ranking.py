@@ -84,6 +84,44 @@ def bootstrap_tau_difference(first, second, truth, *, resamples: int = 2000,
             "share_above_zero": float(np.mean(draws[np.isfinite(draws)] > 0))}
 
 
+def top_k_truth(predicted, truth, k: int) -> float:
+    """The best ``truth`` among the ``k`` best by ``predicted`` (ties by position): what a
+    user who trains the ranker's top ``k`` gets."""
+    best = np.argsort(-np.asarray(predicted, float), kind="stable")[:k]
+    return float(np.max(np.asarray(truth, float)[best]))
+
+
+def top_fraction_tau(predicted, truth, fraction: float = 0.1) -> float | None:
+    """Kendall tau within the best ``fraction`` of the architectures by ``truth``: how
+    well the ranker orders the networks a search ends among."""
+    truth = np.asarray(truth, float)
+    top = np.argsort(-truth, kind="stable")[:max(2, round(fraction * len(truth)))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        return _finite(stats.kendalltau(np.asarray(predicted, float)[top], truth[top]).statistic)
+
+
+def ranking_summary(predicted, truth, *, best: float | None = None, resamples: int = 1000,
+                    seed: int = 0) -> dict:
+    """What a ranker (``predicted``, 1-D, higher is better) is worth against ``truth``
+    (1-D accuracies in [0, 1], n >= 3): Kendall tau and Spearman rho with percentile
+    bootstrap 95% intervals, tau within the truth's top 10%, and the truth of the
+    ranker's top 1 and top 10 with their regret against ``best`` (default: the best
+    truth given)."""
+    predicted, truth = np.asarray(predicted, float), np.asarray(truth, float)
+    plain = rank_statistics(predicted, truth)
+    intervals = bootstrap_intervals(predicted, truth, resamples=resamples, seed=seed)
+    best = float(truth.max()) if best is None else best
+    summary = {"n": plain["n"], "kendall_tau": plain["kendall_tau"],
+               "kendall_tau_ci": intervals["kendall_tau"], "spearman_rho": plain["spearman_rho"],
+               "spearman_rho_ci": intervals["spearman_rho"],
+               "top10pct_kendall_tau": top_fraction_tau(predicted, truth)}
+    for k in (1, 10):
+        found = top_k_truth(predicted, truth, min(k, len(truth)))
+        summary[f"top{k}_truth"], summary[f"top{k}_regret"] = found, best - found
+    return summary
+
+
 def _bootstrap(statistic, arrays, resamples: int, seed: int) -> np.ndarray:
     """``statistic(*resampled arrays)`` for ``resamples`` paired resamples (float [R])."""
     arrays = [np.asarray(a, float) for a in arrays]
@@ -113,8 +151,9 @@ def _finite(value) -> float | None:
     return value if np.isfinite(value) else None
 
 
-def read_truth(sources) -> list[tuple[str, float]]:
-    """(canonical arch, accuracy in [0, 1]) pairs from CSV files and train-subnet dirs."""
+def read_truth(sources, space="scarlet") -> list[tuple[str, float]]:
+    """(canonical arch, accuracy in [0, 1]) pairs from CSV files and train-subnet dirs;
+    architectures are read in ``space`` (a name or SearchSpace)."""
     pairs = []
     for source in [sources] if isinstance(sources, (str, os.PathLike)) else sources:
         path = Path(source)
@@ -124,7 +163,7 @@ def read_truth(sources) -> list[tuple[str, float]]:
             result = json.loads((path / "result.json").read_text())
             pairs.append((result["arch"], float(result["test_accuracy"])))
         elif path.is_file():
-            pairs += _read_csv(path)
+            pairs += _read_csv(path, space)
         else:
             raise ScarletError(f"--truth {path}: no such CSV file or train-subnet directory")
     if len({arch for arch, _ in pairs}) != len(pairs):
@@ -132,13 +171,13 @@ def read_truth(sources) -> list[tuple[str, float]]:
     return pairs
 
 
-def _read_csv(path: Path) -> list[tuple[str, float]]:
+def _read_csv(path: Path, space) -> list[tuple[str, float]]:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     if not rows or not {"arch", "accuracy"} <= set(rows[0]):
         raise ScarletError(f"{path}: expected a CSV with header 'arch,accuracy' and rows")
     try:
-        return [(str(resolve_arch(r["arch"])), float(r["accuracy"])) for r in rows]
+        return [(str(resolve_arch(r["arch"], space)), float(r["accuracy"])) for r in rows]
     except ValueError as err:
         raise ScarletError(f"{path}: {err}") from None
 

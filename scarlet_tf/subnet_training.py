@@ -99,16 +99,17 @@ class SubnetRun:
         config.validate()
         self.config = config
         self.out = Path(config.out)
-        self.arch = resolve_arch(config.arch)
         self.strategy = strategy or make_strategy(config.replicas)
         self.info = data.info(config.dataset)
         self.source = None  # the SupernetRun whose weights start the model
         if config.init_from_supernet:
             self.source = SupernetRun(config.init_from_supernet)
             self.space = self.source.space
+            config.space = self.space.name  # the run's record names the space it used
         else:
             self.space = get_space(config.space, width=config.width, input_size=config.input_size,
                                    num_classes=self.info.num_classes)
+        self.arch = resolve_arch(config.arch, self.space)
         if self.space.num_classes != self.info.num_classes:
             raise ScarletError(f"the supernet has {self.space.num_classes} classes but dataset "
                                f"{config.dataset} has {self.info.num_classes}")

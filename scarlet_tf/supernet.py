@@ -2,7 +2,7 @@
 
 Each searchable layer is a :class:`ChoiceBlock` holding all of its choices, each MBConv
 choice with its own weights and BatchNorm (the weight store; names match the plain
-model's). The path is an integer tensor ``[19]``; :mod:`scarlet_tf.switching` picks the
+model's). The path is an integer tensor ``[num_layers]``; :mod:`scarlet_tf.switching` picks the
 chosen choices' variables by handle, so one small traced graph serves every path and
 unselected choices are neither computed nor held in the graph.
 """
@@ -13,11 +13,11 @@ import keras
 import numpy as np
 from keras import layers
 
-from scarlet_tf.blocks import Head, MBConv, Stem, stabilizer
+from scarlet_tf.blocks import Head, MBConv, Projection, Stem, stabilizer
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.models import block_name
 from scarlet_tf.names import STABILIZER_INITS, STABILIZERS
-from scarlet_tf.space import LayerSpec, SearchSpace, get_space
+from scarlet_tf.space import SKIP, LayerSpec, SearchSpace, get_space
 from scarlet_tf.switching import LayerSwitch, unnamed_variables
 
 
@@ -45,7 +45,10 @@ class ReplicaLocalBatchNorm(layers.BatchNormalization):
 
 
 def skip_option(layer: LayerSpec, mode: str, init: str) -> layers.Layer:
-    """The skip choice: a learnable stabilizer, or a plain identity with ``mode="none"``."""
+    """The skip choice: a learnable stabilizer, or a plain identity with ``mode="none"``;
+    where the layer changes stride or channels, a projection with its own weights."""
+    if layer.skip_projects:
+        return Projection(layer, block_name(layer, SKIP), ReplicaLocalBatchNorm)
     if mode == "learnable":
         return stabilizer(layer.out_channels, f"{layer.name}_skip_stabilizer", init)
     return layers.Identity(name=f"{layer.name}_skip")
@@ -56,7 +59,8 @@ class ChoiceBlock(layers.Layer):
 
     ``options[i]`` is choice ``layer.choices[i]``: an :class:`MBConv`, or for the skip
     choice a learnable stabilizer (1x1 conv, no bias/BN/activation) or, with
-    ``stabilizer="none"``, a plain identity. The supernet runs one of them per step
+    ``stabilizer="none"``, a plain identity; a projection where the layer changes
+    stride or channels. The supernet runs one of them per step
     through :class:`scarlet_tf.switching.LayerSwitch`.
     """
 

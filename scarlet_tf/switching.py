@@ -39,9 +39,10 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from scarlet_tf.blocks import BN_EPSILON, MBConv
+from scarlet_tf.blocks import BN_EPSILON, MBConv, Projection
 
-DECAYED_ROLES = ("expand", "dw", "project", "se_reduce", "se_expand", "stabilizer")  # kernels
+DECAYED_ROLES = ("expand", "dw", "project", "se_reduce", "se_expand", "stabilizer",
+                 "shortcut")  # kernels
 
 
 def _bn_roles(prefix: str, bn) -> dict:
@@ -50,7 +51,10 @@ def _bn_roles(prefix: str, bn) -> dict:
 
 
 def option_roles(option) -> dict:
-    """{role: variable} of one choice's layer (MBConv, stabilizer or identity: none)."""
+    """{role: variable} of one choice's layer (MBConv, projection, stabilizer or
+    identity: none)."""
+    if isinstance(option, Projection):
+        return {"shortcut": option.project.kernel, **_bn_roles("shortcut", option.project_bn)}
     if not isinstance(option, MBConv):
         kernel = getattr(option, "kernel", None)
         return {} if kernel is None else {"stabilizer": kernel}
@@ -94,7 +98,8 @@ def null_shapes(spec, hidden: int) -> dict:
             **bn("dw", hidden), "project": (1, 1, hidden, c_out), **bn("project", c_out),
             "se_reduce": (1, 1, hidden, 1), "se_reduce_bias": (1,),
             "se_expand": (1, 1, 1, hidden), "se_expand_bias": (hidden,),
-            "stabilizer": (1, 1, c_in, c_out)}
+            "stabilizer": (1, 1, c_in, c_out), "shortcut": (1, 1, c_in, c_out),
+            **bn("shortcut", c_out)}
 
 
 @dataclass
@@ -189,21 +194,29 @@ class LayerSwitch:
         for tensor in reads.values():
             if watch is not None:
                 watch(tensor)
-        if all(self.skip):
-            y = self._skip(x, reads)
-        else:
-            y = self._mbconv(x, reads, picked, self.momentum() if training else None)
-            if any(self.skip):  # the skip's null MBConv is masked out (no gradients)
-                y = y * tf.cast(tf.logical_not(picked.is_skip), y.dtype)
+        momentum = self.momentum() if training else None
+        y = self._mbconv(x, reads, picked, momentum)
+        if any(self.skip):  # the skip's null MBConv is masked out (no gradients)
+            keep = tf.cast(tf.logical_not(picked.is_skip), y.dtype)
+            y = y * keep
+            if self.spec.skip_projects:  # an MBConv's null projection is masked out
+                y = y + self._projection(x, reads, picked, momentum) * (1 - keep)
+            else:
                 y = y + self._shortcut(x, reads, picked)
-            elif self.spec.residual:
-                y = y + x
+        elif self.spec.residual:
+            y = y + x
         size = [None if d is None else -(-d // self.spec.stride) for d in x.shape[1:3]]
         y.set_shape([x.shape[0], *size, self.spec.out_channels])
         return y, reads
 
     def _skip(self, x, reads):
         return _conv1x1(x, reads["stabilizer"]) if "stabilizer" in reads else tf.identity(x)
+
+    def _projection(self, x, reads, picked, momentum):
+        """The skip of a layer that changes stride or channels: strided 1x1 conv, BN."""
+        stride = self.spec.stride
+        y = tf.nn.conv2d(x, reads["shortcut"], stride, "SAME")
+        return _batch_norm(y, reads, picked.handles, "shortcut", momentum)
 
     def _shortcut(self, x, reads, picked):
         """What is added to the MBConv part in a layer with a skip choice (a residual
@@ -215,10 +228,11 @@ class LayerSwitch:
     def _mbconv(self, x, reads, picked, momentum):
         """The MBConv part (no residual add) of the picked choice's weights."""
         norm = lambda y, prefix: _batch_norm(y, reads, picked.handles, prefix, momentum)
-        y = hard_swish(norm(_conv1x1(x, reads["expand"]), "expand"))
+        act = hard_swish if self.spec.activation == "hard_swish" else tf.nn.relu
+        y = act(norm(_conv1x1(x, reads["expand"]), "expand"))
         stride = self.spec.stride
         y = tf.nn.depthwise_conv2d(y, reads["dw"], [1, stride, stride, 1], "SAME")
-        y = hard_swish(norm(y, "dw"))
+        y = act(norm(y, "dw"))
         if self.se_mode != "never":
             gate = _squeeze_excite(y, reads)
             if self.se_mode == "switch":  # a null gate for choices without squeeze-excite

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scarlet_tf.cost_model import head_cost, mbconv_cost, stem_cost
+from scarlet_tf.cost_model import head_cost, choice_cost, stem_cost
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.search import nsga2
 from scarlet_tf.space import Architecture, SearchSpace
@@ -73,7 +73,7 @@ class SearchProblem:
                                                           max_latency_ms)) if v is not None}
         self.latency_table = latency_table
         self.weights = self._check_weights(weights)
-        per_layer = [[mbconv_cost(layer, c) for c in layer.choices] for layer in space.layers]
+        per_layer = [[choice_cost(layer, c) for c in layer.choices] for layer in space.layers]
         fixed = stem_cost(space) + head_cost(space)
         # cost name -> per layer int [n_i]: the cost of each choice; plus stem and head
         self._tables = {k: [np.array([getattr(c, k) for c in row]) for row in per_layer]
@@ -192,7 +192,8 @@ class SearchProblem:
 
     def path_of(self, values: dict) -> tuple[int, ...]:
         """Integer path of hyperparameter values ``{"layer01": "e3k3", ...}``."""
-        arch = Architecture.parse(",".join(values[layer.name] for layer in self.space.layers))
+        arch = Architecture.parse(",".join(values[layer.name] for layer in self.space.layers),
+                                  self.space)
         return self.space.encode(arch)
 
     def values_of(self, path) -> dict:

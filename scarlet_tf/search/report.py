@@ -30,7 +30,7 @@ def write(out, records: list[dict], problem) -> None:
     plot(out / "pareto.png", records, problem)
     best = best_record(records)
     if best is not None:
-        Architecture.parse(best["arch"]).save(out / "best.json", **{
+        Architecture.parse(best["arch"], problem.space).save(out / "best.json", **{
             k: v for k, v in best.items() if k != "arch"})
 
 

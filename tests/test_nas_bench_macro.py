@@ -1,0 +1,168 @@
+"""The nas-bench-macro space against the benchmark's own file, and ranking against it."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from scarlet_tf import Architecture, ScarletError, costs, get_space, nas_bench_macro
+from scarlet_tf.space import SKIP
+
+SPACE = "nas-bench-macro"
+
+
+def test_costs_equal_the_file_for_every_code():
+    space = get_space(SPACE)
+    entries = nas_bench_macro.entries()
+    assert len(entries) == 3 ** 8
+    for code, entry in entries.items():
+        cost = costs(code, space)
+        assert (cost.params, cost.madds) == (entry.params, entry.flops), code
+
+
+@pytest.mark.parametrize("code", ["00000000", "02012100", "22222222", "10201020", "12012012"])
+def test_plain_model_parameters_equal_the_file(code):
+    from scarlet_tf.models import build_model
+
+    model = build_model(code, SPACE)
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == nas_bench_macro.entries()[code].params
+    names = [layer.name for layer in model.layers]
+    assert ("layer01_skip_project" in names) == (code[0] == "0")
+    assert not any("hswish" in n or "relu6" in n or n.startswith("sep_") for n in names)
+
+
+def test_codes_and_tokens_name_the_same_architecture():
+    arch = Architecture.parse("02012100", SPACE)
+    assert str(arch) == "skip,e6k5,skip,e3k3,e6k5,e3k3,skip,skip"
+    assert Architecture.parse(str(arch), SPACE) == arch
+    assert get_space(SPACE).family.code(arch) == "02012100"
+    assert arch.choices[0] == SKIP and get_space(SPACE).layers[0].skip_projects
+    for text, message in [("02012103", "need 8 digits 0-2"), ("0201210", "need 8 digits"),
+                          ("e3k3," * 7 + "e3k7", ("layer 8: 'e3k7' is not a choice of "
+                                                  "nas-bench-macro; allowed: e3k3, e6k5, skip")),
+                          ("scarlet-a", "give a code of 8 digits")]:
+        with pytest.raises(ScarletError, match=message):
+            Architecture.parse(text, SPACE)
+    with pytest.raises(ScarletError, match="has 19 layers, got 8"):
+        costs(arch, "scarlet")
+
+
+def test_canonical_codes_share_the_benchmark_record():
+    entries = nas_bench_macro.entries()
+    distinct = nas_bench_macro.distinct_codes()
+    assert len(distinct) == 3969
+    assert nas_bench_macro.canonical("10001000") == "10010000"  # stage 2: 0 0 1 -> 0 1 0
+    assert nas_bench_macro.canonical("10001102") == "10010120"
+    assert nas_bench_macro.siblings("10010120") == ["10001102", "10001120", "10010102",
+                                                    "10010120"]
+    for code, entry in entries.items():
+        assert entry.seeds == entries[nas_bench_macro.canonical(code)].seeds
+    means = [entries[c].mean for c in distinct]
+    depth_tau = stats.kendalltau([entries[c].depth for c in distinct], means).statistic
+    seed_tau = stats.kendalltau(*[[entries[c].seeds[i] for c in distinct] for i in (0, 1)])
+    assert abs(depth_tau - 0.69) < 0.02 and abs(seed_tau.statistic - 0.88) < 0.02
+
+
+def test_depth_stratified_sample_spreads_over_depth():
+    sample = nas_bench_macro.depth_stratified(300, seed=1)
+    assert len(sample) == len(set(sample)) == 300
+    assert sample == nas_bench_macro.depth_stratified(300, seed=1)
+    depths = np.bincount([nas_bench_macro.entries()[c].depth for c in sample], minlength=9)
+    assert depths[0] == 1 and depths[1] == 12  # all the shallow ones there are
+    assert depths[2:].min() >= 30 and depths[2:].max() - depths[2:].min() <= 1
+    assert all(nas_bench_macro.canonical(c) == c for c in sample)
+    assert len(nas_bench_macro.depth_stratified(None)) == 3969
+
+
+def test_switched_supernet_path_equals_the_folded_plain_model():
+    import keras
+    import tensorflow as tf
+
+    from scarlet_tf.evaluation import batch_norms
+    from scarlet_tf.folding import extract_subnet
+    from scarlet_tf.supernet import Supernet
+
+    keras.utils.set_random_seed(1)
+    net = Supernet(get_space(SPACE, width=0.25), zero_init_residual=False)
+    rng = np.random.default_rng(0)
+    for bn in batch_norms(net):
+        n = bn.moving_mean.shape[0]
+        bn.moving_mean.assign(rng.normal(size=n) * 0.3)
+        bn.moving_variance.assign(rng.uniform(0.5, 2.0, size=n))
+    for block in net.blocks:
+        skip = block.options[block.spec.choices.index(SKIP)]
+        if not block.spec.skip_projects:  # a stabilizer: identity plus noise
+            c = skip.kernel.shape[-1]
+            skip.kernel.assign((np.eye(c) + rng.normal(size=(c, c)) * 0.05)[None, None])
+    images = rng.normal(size=(4, 32, 32, 3)).astype("float32")
+    for code in ["00000000", "01200120", "10201020", "22222222"]:
+        arch = Architecture.parse(code, SPACE)
+        reference = net(images, tf.constant(net.space.encode(arch)), training=False).numpy()
+        for fold in (True, False):
+            model = extract_subnet(net, arch, fold_stabilizers=fold)
+            gap = np.abs(model(images, training=False).numpy() - reference).max()
+            assert gap <= 1e-4 * np.abs(reference).max(), (code, fold)
+
+
+def run_cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "scarlet_tf.cli.main", *args],
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_info_gives_the_file_costs():
+    result = run_cli("info", "02012100", "--space", SPACE, "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    entry = nas_bench_macro.entries()["02012100"]
+    assert (record["params"], record["madds"], record["code"]) == (entry.params, entry.flops,
+                                                                   "02012100")
+
+
+@pytest.fixture(scope="module")
+def macro_supernet(tmp_path_factory):
+    from scarlet_tf.training import SupernetConfig, train_supernet
+
+    out = tmp_path_factory.mktemp("macro") / "run"
+    train_supernet(SupernetConfig(out=str(out), space=SPACE, width=0.25, epochs=1,
+                                  steps_per_epoch=3, batch_size=16), verbose=False)
+    return out
+
+
+def test_rank_against_the_benchmark_saves_resumes_and_reports(macro_supernet, tmp_path):
+    out = tmp_path / "rank"
+    args = ["rank", "--supernet", str(macro_supernet), "--truth", SPACE, "--out", str(out),
+            "--siblings", "2", "--recal-batches", "1", "--max-images", "32"]
+    first = run_cli(*args, "--archs", "12")
+    assert first.returncode == 0, first.stderr
+    assert "ranked 1/14 networks" in first.stderr and "kept layers" in first.stdout
+    report = json.loads((out / "rank.json").read_text())
+    assert report["networks"] == 12 and report["siblings"]["pairs"] == 2
+    for ranker in ("supernet", "depth", "flops", "params", "seed"):
+        assert set(report["rankers"][ranker]) >= {"kendall_tau", "kendall_tau_ci",
+                                                  "top1_regret", "top10pct_kendall_tau"}
+    assert report["rankers"]["seed"]["kendall_tau"] > 0.5
+    rows = (out / "scores.csv").read_text().splitlines()
+    assert len(rows) == 13 and rows[0].startswith("code,canonical,depth,flops")
+    # A cut-short last row is dropped and scored again; nothing else is redone.
+    (out / "scores.csv").write_text("\n".join(rows[:-1]) + "\n" + rows[-1][:12])
+    again = run_cli(*args, "--archs", "12")
+    assert again.returncode == 0, again.stderr
+    assert "ranked 14/14 networks (the first" in again.stderr  # one network, not 14
+    rescored = (out / "scores.csv").read_text().splitlines()
+    assert rescored[:-1] == rows[:-1] and rescored[-1][:18] == rows[-1][:18]
+    rows = rescored
+    other = run_cli(*args, "--archs", "20")
+    assert other.returncode == 2 and other.stderr.startswith("error: ")
+    assert "archs" in other.stderr and len(other.stderr.splitlines()) == 1
+    assert (out / "scores.csv").read_text().splitlines() == rows
+
+
+def test_rank_refuses_a_supernet_of_another_space(tiny_supernet_dir, tmp_path):
+    result = run_cli("rank", "--supernet", str(tiny_supernet_dir), "--truth", SPACE,
+                     "--out", str(tmp_path / "r"))
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("needs one trained with --space nas-bench-macro")
