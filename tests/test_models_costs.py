@@ -91,3 +91,18 @@ def test_residual_adds_exactly_where_stride_one_and_channels_kept():
             if isinstance(l, layers.Add)}
     expected = {l.name for l in get_space("scarlet-cifar").layers if l.residual}
     assert adds == expected and len(expected) == 13
+
+
+def test_costs_take_a_latency_table_or_its_path(tmp_path):
+    from scarlet_tf.latency import LatencyTable
+
+    space = get_space("scarlet-cifar", width=0.25, choices="e3k3,skip")
+    blocks = {(layer.index, "e3k3"): 0.1 * (layer.index + 1) for layer in space.layers}
+    table = LatencyTable(space.describe(), {"target": "adb"}, 1.0, 2.0, blocks)
+    table.save(tmp_path / "lut.json")
+    arch = space.sample(0)
+    expected = 3.0 + sum(ms for (i, _), ms in blocks.items() if not arch.choices[i].is_skip)
+    for given in (table, tmp_path / "lut.json", str(tmp_path / "lut.json")):
+        assert costs(arch, space, latency_table=given).latency_ms == pytest.approx(expected)
+    with pytest.raises(ScarletError, match="latency_table must be a LatencyTable or the path"):
+        costs(arch, space, latency_table=3)
