@@ -103,9 +103,11 @@ def plain_step(arch, space, batch):
     return lambda i: step().numpy()
 
 
-def step_ratios(width: float, batch_size: int, steps: int, paths: int, warmup: int = 0) -> dict:
-    """Supernet / plain step times (uniform and fair) at ``batch_size``, scarlet-cifar;
-    with ``warmup``, also the first ``warmup`` uniform steps' excess over steady steps."""
+def step_ratios(width: float, batch_size: int, steps: int, paths: int, warmup: int = 0,
+                space: str = "scarlet-cifar") -> dict:
+    """Supernet / plain step times (uniform and fair) at ``batch_size`` in ``space`` (a
+    32x32 one); with ``warmup``, also the first ``warmup`` uniform steps' excess over
+    steady steps."""
     import tensorflow as tf
 
     from scarlet_tf.training import SupernetConfig, SupernetTrainer
@@ -113,10 +115,10 @@ def step_ratios(width: float, batch_size: int, steps: int, paths: int, warmup: i
     rng = np.random.default_rng(0)
     batch = (tf.constant(rng.uniform(-1, 1, (batch_size, 32, 32, 3)), tf.float32),
              tf.constant(rng.integers(10, size=batch_size), tf.int32))
-    result, trainers = {"width": width, "batch": batch_size}, {}
+    result, trainers = {"space": space, "width": width, "batch": batch_size}, {}
     for sampler in ("uniform", "fair"):
         trainers[sampler] = SupernetTrainer(SupernetConfig(
-            out="unused", width=width, sampler=sampler, batch_size=batch_size))
+            out="unused", space=space, width=width, sampler=sampler, batch_size=batch_size))
         trainers[sampler].build()
     if warmup:
         result.update(first_steps(trainers["uniform"], batch, warmup))
