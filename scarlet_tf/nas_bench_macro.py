@@ -74,7 +74,7 @@ def canonical(code: str) -> str:
 
 def distinct_codes() -> list[str]:
     """The 3,969 canonical codes, sorted."""
-    return sorted(code for code in entries() if canonical(code) == code)
+    return sorted(_groups())
 
 
 def depth_stratified(count: int | None, seed: int = 0) -> list[str]:
@@ -108,4 +108,13 @@ def depth_stratified(count: int | None, seed: int = 0) -> list[str]:
 
 def siblings(code: str) -> list[str]:
     """Every code whose canonical code is ``code``'s (itself included), sorted."""
-    return sorted(c for c in entries() if canonical(c) == canonical(code))
+    return list(_groups()[canonical(code)])
+
+
+@functools.cache
+def _groups() -> dict[str, tuple[str, ...]]:
+    """Canonical code -> its codes, sorted (computed once)."""
+    groups = {}
+    for code in sorted(entries()):
+        groups.setdefault(canonical(code), []).append(code)
+    return {key: tuple(codes) for key, codes in groups.items()}
