@@ -12,12 +12,14 @@ baselines (number of kept layers, FLOPs, parameters) and the seed-to-seed ceilin
 from __future__ import annotations
 
 import csv
+import io
 import os
 from pathlib import Path
 
 import numpy as np
 
 from scarlet_tf import nas_bench_macro as bench
+from scarlet_tf.checkpoints import write_text
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.ranking import ranking_summary
 
@@ -41,12 +43,11 @@ class RowWriter:
     file is first rewritten (atomically) from ``rows``, the complete rows read back."""
 
     def __init__(self, path: Path, fields: tuple[str, ...], rows: list[dict]):
-        temporary = path.with_suffix(".tmp")
-        with open(temporary, "w", newline="") as f:
-            writer = csv.DictWriter(f, fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(temporary, path)
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fields)
+        writer.writeheader()
+        writer.writerows(rows)
+        write_text(path, text.getvalue())
         self.file = open(path, "a", newline="")  # noqa: SIM115 (closed by close())
         self.writer = csv.DictWriter(self.file, fields)
 

@@ -18,6 +18,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -251,9 +252,14 @@ class Family:
 
     def allowed(self, index: int) -> tuple[Choice, ...]:
         """The candidates layer ``index`` (0-based) may hold, in path order."""
-        first = [f for _, f, _, _ in _stage_layout(self.stages)][index]
-        return tuple(c for c in self.choices
-                     if not c.is_skip or self.skip_everywhere or not first)
+        return self._allowed[index]
+
+    @cached_property
+    def _allowed(self) -> tuple[tuple[Choice, ...], ...]:
+        """Per layer, its candidates (computed once: ``check`` runs on every encode)."""
+        return tuple(tuple(c for c in self.choices
+                           if not c.is_skip or self.skip_everywhere or not first)
+                     for _, first, _, _ in _stage_layout(self.stages))
 
     def check(self, arch: Architecture) -> Architecture:
         """``arch`` if it fits this frame (layer count, a choice each layer may hold);
