@@ -87,30 +87,56 @@ def run_all(runs: Path, out: Path) -> None:
 
 
 def report(out: Path) -> None:
-    """summary.json and table.md from every finished ranking so far."""
+    """summary.json and table.md from every finished ranking so far: per budget, each
+    supernet, the free rankers and the seed ceiling once, and the paired bootstrap
+    difference in tau between the two supernets (same networks)."""
     rows = []
     for path in sorted(out.glob("*-e*/rank.json")):
         variant, budget = path.parent.name.rsplit("-e", 1)
-        data = json.loads(path.read_text())
-        rows.append({"variant": variant, "epochs": int(budget), **data})
+        rows.append({"variant": variant, "epochs": int(budget),
+                     **json.loads(path.read_text())})
     rows.sort(key=lambda r: (r["epochs"], r["variant"]))
-    (out / "summary.json").write_text(json.dumps(rows, indent=1) + "\n")
-    lines = [("| supernet | epochs | networks | Kendall tau [95%] | Spearman rho [95%] | "
+    differences = {budget: tau_difference(out, budget) for budget in BUDGETS
+                   if all((out / f"{v}-e{budget}" / "rank.json").is_file() for v in VARIANTS)}
+    (out / "summary.json").write_text(json.dumps(
+        {"rankings": rows, "tau_difference_none_minus_learnable": differences}, indent=1) + "\n")
+    lines = [("| ranker | epochs | networks | Kendall tau [95%] | Spearman rho [95%] | "
               "tau top 10% | top-1 acc (regret) | top-10 acc (regret) |"), "|---" * 8 + "|"]
-    for r in rows:
-        for key, name in (("supernet", f"{r['variant']}"), ("depth", "kept layers"),
-                          ("flops", "FLOPs"), ("seed", "seed vs seed")):
-            s = r["rankers"][key]
-            fmt = lambda v: "n/a" if v is None else f"{v:.3f}"
-            lines.append(
-                f"| {name} | {r['epochs']} | {r['networks']} | {fmt(s['kendall_tau'])} "
-                f"[{fmt(s['kendall_tau_ci'][0])}, {fmt(s['kendall_tau_ci'][1])}] | "
-                f"{fmt(s['spearman_rho'])} [{fmt(s['spearman_rho_ci'][0])}, "
-                f"{fmt(s['spearman_rho_ci'][1])}] | {fmt(s['top10pct_kendall_tau'])} | "
-                f"{100 * s['top1_truth']:.2f} ({100 * s['top1_regret']:.2f}) | "
-                f"{100 * s['top10_truth']:.2f} ({100 * s['top10_regret']:.2f}) |")
+    for budget in sorted({r["epochs"] for r in rows}):
+        ranked = [r for r in rows if r["epochs"] == budget]
+        lines += [table_row(f"supernet, stabilizer {r['variant']}", r, r["rankers"]["supernet"])
+                  for r in ranked]
+        lines += [table_row(name, ranked[0], ranked[0]["rankers"][key]) for key, name in (
+            ("depth", "kept layers"), ("flops", "FLOPs"), ("seed", "seed vs seed"))]
+    for budget, d in differences.items():
+        lines.append(f"\nAfter {budget} epoch(s), tau(none) - tau(learnable) = "
+                     f"{d['difference']:.3f} [{d['interval'][0]:.3f}, {d['interval'][1]:.3f}] "
+                     f"(paired bootstrap, {d['resamples']} resamples).")
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def table_row(name: str, ranking: dict, s: dict) -> str:
+    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"
+    return (f"| {name} | {ranking['epochs']} | {ranking['networks']} | {fmt(s['kendall_tau'])} "
+            f"[{fmt(s['kendall_tau_ci'][0])}, {fmt(s['kendall_tau_ci'][1])}] | "
+            f"{fmt(s['spearman_rho'])} [{fmt(s['spearman_rho_ci'][0])}, "
+            f"{fmt(s['spearman_rho_ci'][1])}] | {fmt(s['top10pct_kendall_tau'])} | "
+            f"{100 * s['top1_truth']:.2f} ({100 * s['top1_regret']:.2f}) | "
+            f"{100 * s['top10_truth']:.2f} ({100 * s['top10_regret']:.2f}) |")
+
+
+def tau_difference(out: Path, budget: int) -> dict:
+    """Paired bootstrap of tau(none) - tau(learnable) on the networks both scored."""
+    from scarlet_tf.macro_ranking import read_rows
+    from scarlet_tf.ranking import bootstrap_tau_difference
+
+    scores = {v: {r["code"]: r for r in read_rows(out / f"{v}-e{budget}" / "scores.csv")}
+              for v in VARIANTS}
+    codes = sorted(set(scores["none"]) & set(scores["learnable"]))
+    column = lambda v, key: [float(scores[v][c][key]) for c in codes]
+    return bootstrap_tau_difference(column("none", "supernet"), column("learnable", "supernet"),
+                                    column("none", "truth"), resamples=1000)
 
 
 def main() -> None:
