@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -20,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from scarlet_tf import data
+from scarlet_tf.budget import budget_report
 from scarlet_tf.checkpoints import (
     RunCheckpoint,
     prepare_run_dir,
@@ -258,11 +260,20 @@ class RunLoop:
                                drop_remainder=True, seed=config.seed + self.step)
         batches = iter(self.trainer.strategy.experimental_distribute_dataset(dataset))
         model.stop_training = False
+        self._say_budget()
         self.callbacks.on_train_begin()
         logs = None
         while self.step < self.total_steps and not model.stop_training:
             logs = self._epoch(batches)
         self.callbacks.on_train_end(logs)
+
+    def _say_budget(self) -> None:
+        """The run's updates per choice, and one warning line when they are too few."""
+        line, warning = budget_report(self.total_steps, self.trainer.space.num_choices,
+                                      self.trainer.sampler.paths_per_step)
+        self._say(line)
+        if warning and self.chief:
+            warnings.warn(warning)
 
     def _epoch(self, batches) -> dict | None:
         """Train the rest of the current epoch, or up to a step whose callbacks stop
