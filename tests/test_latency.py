@@ -16,13 +16,19 @@ from scarlet_tf.cli.main import main
 
 from scarlet_tf import Architecture, ScarletError, android, costs, get_space, latency
 from scarlet_tf.export import read_sidecar, sidecar, to_tflite
-from scarlet_tf.timing import (STATISTIC, HostRunner, Timing, benchmark, measure,
-                               time_interpreter)
+from scarlet_tf.timing import (
+    STATISTIC,
+    HostRunner,
+    Timing,
+    benchmark,
+    measure,
+    time_interpreter,
+)
 
 DATA = Path(__file__).parent / "data"
 SMALL = dict(width=0.25, input_size=16)
 SCRIPT = str(Path(sys.executable).with_name("scarlet-tf"))
-QUICK = dict(runs=5, warmup=1, seconds=0.0)  # the protocol at its cheapest: 3 interpreters
+QUICK = {"runs": 5, "warmup": 1, "seconds": 0.0}  # the protocol at its cheapest: 3 interpreters
 
 
 def run_cli(args, capsys):
@@ -104,13 +110,11 @@ def test_timing_statistics_of_known_samples():
     assert timing.p90_ms == pytest.approx(7.6) and timing.runs == 5  # 4 + 0.6 * (10 - 4)
 
 
-@pytest.mark.parametrize("kwargs,bad", [
-    (dict(runs=0), "'runs': 0"), (dict(threads=0), "'threads': 0"),
-    (dict(warmup=-1), "'warmup': -1"), (dict(rounds=0), "'rounds': 0"),
-    (dict(rounds=30), "'rounds': 30"), (dict(seconds=-1.0), "'seconds': -1.0")])
-def test_benchmark_bad_counts(tiny_tflite, kwargs, bad):
-    with pytest.raises(ScarletError, match=f"need threads >= 1.*{bad}"):
-        benchmark(tiny_tflite, **kwargs)
+@pytest.mark.parametrize("key,value", [("runs", 0), ("threads", 0), ("warmup", -1),
+                                       ("rounds", 0), ("rounds", 30), ("seconds", -1.0)])
+def test_benchmark_bad_counts(tiny_tflite, key, value):
+    with pytest.raises(ScarletError, match=f"need threads >= 1.*'{key}': {value}"):
+        benchmark(tiny_tflite, **{key: value})
 
 
 def test_benchmark_missing_or_broken_file(tmp_path, capsys):
@@ -170,9 +174,10 @@ def test_an_old_table_loads_with_one_warning_that_its_statistic_is_unknown(tmp_p
         warnings.simplefilter("always")
         table = latency.LatencyTable.load(tmp_path / "old.json")
     assert [str(w.message) for w in caught] == [
-        f"latency table {tmp_path / 'old.json'} does not record how it was timed (an older "
-        "table: no rounds, seconds, max_rounds); its statistic is unknown and may not be the "
-        "latency `scarlet-tf benchmark` reports: build it again with `scarlet-tf latency-table`"]
+        (f"latency table {tmp_path / 'old.json'} does not record how it was timed (an older "
+         "table: no rounds, seconds, max_rounds); its statistic is unknown and may not be the "
+         "latency `scarlet-tf benchmark` reports: build it again with `scarlet-tf "
+         "latency-table`")]
     assert table.predict("scarlet-a") == synthetic_table(space).predict("scarlet-a")
     assert table.protocol({}) == {"threads": 1, "runs": 50, "warmup": 10}
 
@@ -392,7 +397,7 @@ def test_validate_refuses_other_timing_settings_than_the_tables(tmp_path, capsys
 def run_script(*args):
     """The installed ``scarlet-tf`` script in a subprocess: (exit status, stdout, stderr)."""
     done = subprocess.run([SCRIPT, *map(str, args)], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, check=False)
     return done.returncode, done.stdout, done.stderr
 
 
