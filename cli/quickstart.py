@@ -94,6 +94,8 @@ def flags(settings: dict) -> list[str]:
 
 def summary(out: Path, best: dict, limit: int, seconds: float) -> str:
     """Where everything is, the front, the chosen model, and the commands for real scale."""
+    from scarlet_tf.timing import describe_latency
+
     front = json.loads((out / "search" / "pareto.json").read_text())
     members = front["front"] if isinstance(front, dict) else front
     report = json.loads((out / "best.tflite.json").read_text())
@@ -112,9 +114,8 @@ def summary(out: Path, best: dict, limit: int, seconds: float) -> str:
               f"  search split accuracy: supernet estimate {best['accuracy']:.3f} (shared "
               f"weights, BatchNorm recalibrated) -> {trained['search_accuracy']:.3f} trained "
               f"alone; test accuracy {trained['test_accuracy']:.3f}",
-              f"  TFLite latency {report['latency']['median_ms']:.2f} ms (median, "
-              f"{report['latency']['threads']} thread), parity top-1 agreement "
-              f"{report['parity']['agreement']:.3f}",
+              f"  TFLite {describe_latency(report['latency'])}",
+              f"  parity top-1 agreement {report['parity']['agreement']:.3f}",
               "\nAt real scale (see the docs' recipes): train-supernet --space scarlet --dataset "
               "tfds:imagenet2012 --epochs 150 (all 13 choices: thousands of updates each); "
               "search --max-madds 365M; train-subnet ARCH; export-tflite ARCH --weights "

@@ -3,6 +3,8 @@
 The binary (see ``mobile/README.md`` for where to get it) and the model are pushed to
 ``/data/local/tmp``, run with the requested threads, warm-up, runs and delegate, and
 removed again; the binary's timing lines are parsed into a :class:`~scarlet_tf.timing.Timing`.
+Each run is one fresh interpreter (one process): :func:`scarlet_tf.timing.measure` runs
+several and reports the fastest timed run, as on the host.
 The adb server port follows adb's own ``ANDROID_ADB_SERVER_PORT`` variable.
 """
 
@@ -17,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.timing import Timing
+from scarlet_tf.timing import Protocol, Timing
 
 REMOTE_DIR = "/data/local/tmp"
 DELEGATES = ("cpu", "xnnpack", "gpu", "nnapi")
@@ -31,25 +33,24 @@ _SUMMARY = re.compile(rf"Inference timings in us: Init: {_NUMBER}, First inferen
 
 
 @dataclass(frozen=True)
-class AdbRunner:
+class AdbRunner(Protocol):
     """Times TFLite files on an Android device with ``benchmark_model`` over adb.
 
     ``serial`` picks the device (None: the only one attached); ``binary`` is the host
     path of an Android ``benchmark_model``; ``cpu_mask`` (hex, e.g. ``f0``) pins the run to
     those cores with ``taskset`` (big cores); ``op_profiling`` adds per-op timings to the
-    binary's output.
+    binary's output. The :class:`~scarlet_tf.timing.Protocol` fields (keywords) set the
+    runs, threads and fresh interpreters.
     """
 
     binary: str
     serial: str | None = None
-    threads: int = 1
-    runs: int = 50
-    warmup: int = 10
     delegate: str = "xnnpack"
     cpu_mask: str | None = None
     op_profiling: bool = False
 
     def __post_init__(self):
+        super().__post_init__()
         if self.delegate not in DELEGATES:
             raise ScarletError(f"unknown delegate {self.delegate!r}; allowed: {', '.join(DELEGATES)}")
         if not Path(self.binary).is_file():
@@ -82,7 +83,7 @@ class AdbRunner:
         return parse_benchmark_output(output, self.threads, f"android:{serial}")
 
     def describe(self) -> dict:
-        return {"target": "android", "statistic": "min", **asdict(self)}
+        return {"target": "android", **asdict(self), **self.settings()}
 
 
 def adb_executable() -> str:

@@ -1,7 +1,8 @@
 """The search problem: a space, objectives, constraints and analytic costs (no Keras).
 
-Costs are analytic (mult-adds and params from the cost model, latency from a latency
-table), so feasibility is known before a candidate is evaluated: every candidate the
+Costs are analytic (mult-adds and params from the cost model, ``latency_ms`` from a
+latency table: its prediction of the latency ``scarlet-tf benchmark`` reports, the
+fastest run over fresh interpreters), so feasibility is known before a candidate is evaluated: every candidate the
 search proposes is repaired into the feasible region first (:meth:`SearchProblem.repair`)
 and none that stays infeasible is ever evaluated.
 """
