@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from supernet_scale import alternated, step_ratios
+from supernet_step import alternated, step_ratios
 
 SPACE = "nas-bench-macro"
 

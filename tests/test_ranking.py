@@ -107,13 +107,13 @@ def test_tau_difference_separates_a_good_ranker_from_a_poor_one():
 
 
 def test_study_report_ranks_supernets_baselines_and_the_seed_ceiling(tmp_path):
-    """bench/ranking_report.py on synthetic numbers: a supernet that orders the truth
-    exactly gets tau 1, one that reverses it -1; mult-adds (here equal to the truth's
-    order) is a baseline row; the second seed gives the ceiling."""
+    """studies/ranking_study/ranking_report.py on synthetic numbers: a supernet that
+    orders the truth exactly gets tau 1, one that reverses it -1; mult-adds (here equal to
+    the truth's order) is a baseline row; the second seed gives the ceiling."""
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "studies" / "ranking_study"))
     from ranking_report import write_report
 
     archs = [{"arch": f"a{i}", "madds": str(10 + i), "params": str(100 - i)} for i in range(8)]

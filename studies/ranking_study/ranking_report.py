@@ -1,7 +1,7 @@
 """The ranking study's report: statistics with intervals, the seed ceiling, cost-only
 baselines (mult-adds, parameters: a ranking that needs no supernet) and plots.
 
-Used by ``bench/ranking_study.py``; rebuilt from whatever pieces are finished.
+Used by ``studies/ranking_study/study.py``; rebuilt from whatever pieces are finished.
 Writes ``summary.json``, ``table.md`` and ``scatter.png``, ``curves.png`` and
 ``similarity.png`` into the results folder.
 """

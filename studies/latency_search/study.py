@@ -10,11 +10,11 @@ with the same Evaluator, seed, population and generations. Every Pareto member o
 fronts is then converted and timed for real (LiteRT + XNNPACK, float32, 1 thread, the
 fastest run of :func:`scarlet_tf.latency.fastest_ms`'s passes), and the fronts are
 printed side by side with their supernet accuracy (search split). Writes
-``OUT/latency_search.json`` and ``OUT/fronts.csv``. The README's supernet was trained with
+``OUT/latency_search.json`` and ``OUT/fronts.csv``. The study's supernet was trained with
 ``scarlet-tf train-supernet --out runs/digits30 --epochs 30 --steps-per-epoch 20
 --batch-size 64 --lr 0.02``. Time it pinned on a shared machine:
 
-    taskset -c 1 nice -n -10 /usr/bin/time -v python bench/latency_search.py \
+    taskset -c 1 nice -n -10 /usr/bin/time -v python studies/latency_search/study.py \
         --supernet runs/digits30 --latency-table results/latency/scarlet-cifar.json \
         --out results/latency_search
 """

@@ -24,8 +24,8 @@ before its scores were written starts over. Several drivers may share the truth 
 (e.g. one per core, each under ``taskset``): each stand-alone run is claimed by one
 driver (a ``.claim`` file beside its directory), so drivers take the next unclaimed run:
 
-    python bench/ranking_study.py --out results/ranking_study --runs runs/ranking_study
-    taskset -c 1 python bench/ranking_study.py --only truth,report   # a second driver
+    python studies/ranking_study/study.py --out results/ranking_study --runs runs/ranking_study
+    taskset -c 1 python studies/ranking_study/study.py --only truth,report   # a second driver
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ import numpy as np
 from scarlet_tf.cost_model import costs
 from scarlet_tf.space import SKIP, Architecture, get_space
 
-ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"
+ROOT = Path(__file__).resolve().parents[2]  # studies/<study>/study.py -> the repository
+ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 
 # The study's settings: every supernet and every stand-alone model uses these.
 SPACE = dict(space="scarlet-cifar", width=0.5, choices="e3k3,e6k3,e3k7,e6k5se,skip")
@@ -84,19 +85,21 @@ def options(settings: dict) -> list[str]:
 
 # 1. architectures -----------------------------------------------------------------------
 
-def stratified_archs(seed: int = 0, pool: int = 4000) -> list[dict]:
+def archs_by_skips_and_madds(seed: int = 0, pool: int = 4000) -> list[dict]:
     """``PER_CELL`` architectures from each (skip bucket, mult-add bin) cell.
 
     A pool of random architectures of the study's space (each with its own skip
     probability, so skip-heavy ones are common) is split by skip bucket, then by mult-add
     quantile bin within the bucket; each cell contributes architectures evenly spaced in
     mult-adds across its bin. Returns rows {arch, madds (M), params (M), skips, stratum}.
+    (The latency tables' :func:`scarlet_tf.latency.stratified_archs` draws other strata:
+    kernel sizes and skip rates, for timing.)
     """
     space = get_space(SPACE["space"], width=SPACE["width"], choices=SPACE["choices"])
     rng = np.random.default_rng(seed)
     rows = {}
     for _ in range(pool):
-        arch = _random_arch(space, rng, skip_probability=rng.uniform(0, 0.7))
+        arch = _skip_biased_arch(space, rng, skip_probability=rng.uniform(0, 0.7))
         cost = costs(arch, space)
         rows[str(arch)] = {"arch": str(arch), "madds": round(cost.madds / 1e6, 3),
                            "params": round(cost.params / 1e6, 4),
@@ -112,7 +115,7 @@ def stratified_archs(seed: int = 0, pool: int = 4000) -> list[dict]:
     return chosen
 
 
-def _random_arch(space, rng, skip_probability: float) -> Architecture:
+def _skip_biased_arch(space, rng, skip_probability: float) -> Architecture:
     """Each layer: skip with ``skip_probability`` where it can, else a uniform MBConv choice."""
     choices = []
     for layer in space.layers:
@@ -141,7 +144,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 def archs(results: Path) -> list[dict]:
     path = results / "archs.csv"
     if not path.exists():
-        write_csv(path, stratified_archs())
+        write_csv(path, archs_by_skips_and_madds())
         log(f"wrote {path}")
     return read_csv(path)
 
@@ -331,7 +334,7 @@ def main():
 
 def report(runs: Path, results: Path, variants, arch_rows) -> None:
     """Write truth.csv, summary.json and the plots from whatever is finished."""
-    from ranking_report import write_report  # bench/ranking_report.py
+    from ranking_report import write_report  # studies/ranking_study/ranking_report.py
 
     truth = truth_table(runs, results, arch_rows)
     if truth:

@@ -5,7 +5,7 @@ archive for a short, equal budget, with ``zero_init_residual`` on and off, for e
 sampler and stabilizer asked for, and prints the training accuracy of the last epoch
 (on the sampled paths) and its loss. Resumable: finished runs are read back.
 
-    python bench/zero_init.py --out results/zero_init --runs runs/zero_init [--steps 200]
+    python studies/zero_init/study.py --out results/zero_init --runs runs/zero_init [--steps 200]
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 
 from scarlet_tf.training import SupernetConfig, train_supernet
 
-ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"
+ROOT = Path(__file__).resolve().parents[2]  # studies/<study>/study.py -> the repository
+ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 
 
 def run(runs: Path, sampler: str, stabilizer: str, zero: bool, steps: int, width: float,
