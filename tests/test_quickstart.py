@@ -1,4 +1,4 @@
-"""The README's main command, end to end (about 3 minutes on 2 cores: opt-in)."""
+"""The README's main command, end to end (minutes: opt-in with ``-m slow``)."""
 
 import subprocess
 import sys

@@ -91,8 +91,8 @@ def test_fair_step_trains_every_choice_with_few_traces(tmp_path):
 
 def test_fair_step_moves_stem_and_head_by_the_mean_of_its_paths(tmp_path):
     """The stem and head take one Nesterov SGD step on the mean of the 13 paths'
-    gradients (their sum stepped them 13x further than the choices and diverged on
-    digits at lr 0.04: loss 8.9, then 45.6)."""
+    gradients, not their sum (which would step them 13x further than the choices; see
+    docs/design.md)."""
     import tensorflow as tf
 
     trainer = make_trainer("sgd", tmp_path, sampler="fair")
