@@ -88,7 +88,10 @@ def null_shapes(spec, hidden: int) -> dict:
     """{role: shape} of the null variables standing in for a choice's missing roles in
     layer ``spec``, with ``hidden`` expanded channels (1 for the skip choice)."""
     c_in, c_out = spec.in_channels, spec.out_channels
-    bn = lambda prefix, n: {f"{prefix}_{s}": (n,) for s in ("gamma", "beta", "mean", "var")}
+
+    def bn(prefix, n):
+        return {f"{prefix}_{s}": (n,) for s in ("gamma", "beta", "mean", "var")}
+
     return {"expand": (1, 1, c_in, hidden), **bn("expand", hidden), "dw": (1, 1, hidden, 1),
             **bn("dw", hidden), "project": (1, 1, hidden, c_out), **bn("project", c_out),
             "se_reduce": (1, 1, hidden, 1), "se_reduce_bias": (1,),
@@ -123,7 +126,8 @@ class LayerSwitch:
         self.used = sorted({role for option in roles for role in option})
         self.trainable = [role for role in self.used if not is_statistic(role)]
         self.nulls = {}  # shape -> a zero variable shared by every role of that shape
-        self.roles = [self._fill(option, choice) for option, choice in zip(roles, self.spec.choices)]
+        self.roles = [self._fill(option, choice)
+                      for option, choice in zip(roles, self.spec.choices)]
         self._tables = {}
 
     def _fill(self, roles: dict, choice) -> dict:
@@ -156,7 +160,10 @@ class LayerSwitch:
             handles[role] = next(row)
             if not is_statistic(role):
                 extra[role] = [next(row) for _ in range(count)]
-        flags = lambda flags: tf.gather(tf.constant(flags), index)
+
+        def flags(values):
+            return tf.gather(tf.constant(values), index)
+
         return Picked(flags(self.skip), flags(self.se), handles, extra)
 
     def _table(self, companions: dict, count: int):
@@ -223,7 +230,10 @@ class LayerSwitch:
 
     def _mbconv(self, x, reads, picked, momentum):
         """The MBConv part (no residual add) of the picked choice's weights."""
-        norm = lambda y, prefix: _batch_norm(y, reads, picked.handles, prefix, momentum)
+
+        def norm(y, prefix):
+            return _batch_norm(y, reads, picked.handles, prefix, momentum)
+
         act = hard_swish if self.spec.activation == "hard_swish" else tf.nn.relu
         y = act(norm(_conv1x1(x, reads["expand"]), "expand"))
         stride = self.spec.stride

@@ -37,6 +37,7 @@ def agreement(first, other) -> dict:
 
 
 def main() -> None:
+    """Convert once, time ``--repeats`` times, print and write the agreement."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="scarlet-cifar")
     parser.add_argument("--count", type=int, default=50)

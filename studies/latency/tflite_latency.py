@@ -58,6 +58,7 @@ def flatbuffers(quantizations):
 
 
 def main() -> None:
+    """Convert and time every model, print the table, optionally write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])

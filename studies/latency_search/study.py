@@ -97,6 +97,7 @@ def summary(name, rows, budget) -> dict:
 
 
 def print_report(budget, summaries, members) -> None:
+    """Print the budget, both fronts' summaries and their members."""
     print(f"budget: {REFERENCE} = {budget['madds'] / 1e6:.1f}M mult-adds, measured "
           f"{budget['measured_ms']:.3f} ms (table predicts {budget['predicted_ms']:.3f} ms)")
     print(f"{'limit':10} {'members':>7} {'best acc':>8} {'its ms':>7} {'its MAdds':>9} "
@@ -113,6 +114,7 @@ def print_report(budget, summaries, members) -> None:
 
 
 def main() -> None:
+    """Run both searches, time every front member, print and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supernet", required=True, help="train-supernet run directory.")
     parser.add_argument("--latency-table", required=True, help="Table of the supernet's space.")

@@ -61,6 +61,7 @@ COLUMNS = ("method", "problem", "seed", "budget", "trials", "front", "hypervolum
 
 
 def zdt_space(n: int = 30):
+    """A keras-tuner space of ``n`` ``Float`` variables in [0, 1] (ZDT's decision vector)."""
     import keras_tuner as kt
 
     hp = kt.HyperParameters()
@@ -137,6 +138,7 @@ def problem(name: str):
 
 
 def make_oracle(method: str, space, objectives, budget: int, population: int, seed: int):
+    """The oracle of ``method`` (pareto, pareto-random-start, random, bayesian) for a budget."""
     import keras_tuner as kt
 
     from scarlet_tf.search import ParetoOracle
@@ -307,6 +309,7 @@ def markdown(rows, problems, seeds, methods) -> str:
 
 
 def main(argv=None):
+    """Run the missing searches (or only report), then print and write the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--bayesian-seeds", type=int, default=None,

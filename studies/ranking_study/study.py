@@ -66,6 +66,7 @@ PIECES = ("supernets", "scores", "analysis", "truth", "report")
 
 
 def log(message: str) -> None:
+    """Print ``message`` with the time of day."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
@@ -127,6 +128,7 @@ def _skip_biased_arch(space, rng, skip_probability: float) -> Architecture:
 
 
 def read_csv(path: Path) -> list[dict]:
+    """The rows of a CSV file as dicts."""
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
@@ -142,6 +144,7 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def archs(results: Path) -> list[dict]:
+    """The study's architectures: read from ``archs.csv``, drawn and written once."""
     path = results / "archs.csv"
     if not path.exists():
         write_csv(path, archs_by_skips_and_madds())
@@ -152,10 +155,12 @@ def archs(results: Path) -> list[dict]:
 # 2. supernets ---------------------------------------------------------------------------
 
 def supernet_dir(runs: Path, variant: str) -> Path:
+    """The run directory of ``variant``'s supernet."""
     return runs / f"supernet-{variant}"
 
 
 def supernet_done(directory: Path) -> bool:
+    """Whether a supernet run has finished all its epochs."""
     history = directory / "history.json"
     return history.exists() and len(json.loads(history.read_text())) >= SUPERNET["epochs"]
 
@@ -165,13 +170,15 @@ def supernet_needed(results: Path, variant: str, arch_rows) -> bool:
     Its numbers are committed under ``results``, its weights are not (CIFAR-10-derived),
     so a finished variant is not retrained in a fresh checkout."""
     path = results / "scores.csv"
-    scored = {r["arch"] for r in read_csv(path) if r["variant"] == variant} if path.exists() else set()
+    rows = read_csv(path) if path.exists() else []
+    scored = {r["arch"] for r in rows if r["variant"] == variant}
     analyzed = all((results / "analysis" / variant / f"layer{n:02d}.json").exists()
                    for n in ANALYZED_LAYERS)
     return not (analyzed and {a["arch"] for a in arch_rows} <= scored)
 
 
 def train_supernet(runs: Path, results: Path, variant: str, arch_rows) -> None:
+    """Train ``variant``'s supernet if its numbers still need it; keep its curve."""
     directory = supernet_dir(runs, variant)
     if not supernet_done(directory) and supernet_needed(results, variant, arch_rows):
         _train_supernet(directory, variant)
@@ -218,6 +225,7 @@ def score_all(runs: Path, results: Path, variants, arch_rows) -> None:
 # 4. feature similarity ------------------------------------------------------------------
 
 def analyze_all(runs: Path, results: Path, variants) -> None:
+    """Feature similarity of the choices at the analyzed layers, per finished supernet."""
     for variant in variants:
         directory = supernet_dir(runs, variant)
         if not supernet_done(directory):
@@ -233,6 +241,7 @@ def analyze_all(runs: Path, results: Path, variants) -> None:
 # 5. stand-alone truth -------------------------------------------------------------------
 
 def truth_dir(runs: Path, index: int, seed: int) -> Path:
+    """The run directory of one stand-alone training."""
     return runs / "truth" / f"a{index:02d}-seed{seed}"
 
 
@@ -265,7 +274,8 @@ def claim(path: Path) -> bool:
     if path.exists():
         owner = path.read_text().strip()
         cmdline = Path(f"/proc/{owner}/cmdline")
-        if owner != str(os.getpid()) and cmdline.exists() and b"ranking_study" in cmdline.read_bytes():
+        live = cmdline.exists() and b"ranking_study" in cmdline.read_bytes()
+        if owner != str(os.getpid()) and live:
             return False
         path.unlink(missing_ok=True)
     try:
@@ -300,6 +310,7 @@ def truth_table(runs: Path, results: Path, arch_rows) -> list[dict]:
 
 
 def main():
+    """Run the asked pieces in order, rebuilding the report after each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/ranking_study", help="results (CSV, JSON, PNG)")
     parser.add_argument("--runs", default="runs/ranking_study",

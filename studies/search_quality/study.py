@@ -78,6 +78,7 @@ def trained_supernet(out: Path):
 
 
 def main(argv=None) -> None:
+    """Compare the oracle with random search, synthetic and (unless skipped) supernet."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="work directory [temporary]")
     parser.add_argument("--seeds", type=int, default=5)

@@ -51,9 +51,11 @@ def run(runs: Path, name: str, paths: int, width: float) -> dict:
 
 
 def main():
+    """Train (or read back) every asked run and write their curves."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="runs/supernet_learning", help="run directories")
-    parser.add_argument("--out", default="results/supernet_learning", help="where learning.json goes")
+    parser.add_argument("--out", default="results/supernet_learning",
+                        help="where learning.json goes")
     parser.add_argument("--paths", type=int, default=400, help="sampled paths per run")
     parser.add_argument("--width", type=float, default=0.5)
     parser.add_argument("--only", default=",".join(RUNS), help="comma-separated run names")

@@ -63,6 +63,7 @@ def cli_run(space, width, replicas, sampler, batch) -> dict:
 
 
 def main():
+    """Time every CLI configuration, then the side-by-side ratios; print and write."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None, help="write every number here (JSON)")
     parser.add_argument("--spaces", default="scarlet-cifar,scarlet")
@@ -91,6 +92,7 @@ def main():
 
 
 def print_table(report: dict) -> None:
+    """Print the start-up table and the side-by-side ratios."""
     print("\n| space | width | replicas | sampler | batch | start to first step (s) "
           "| 1-step run (s) | peak RSS (GB) |")
     print("|---|---|---|---|---|---|---|---|")

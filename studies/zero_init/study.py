@@ -39,6 +39,7 @@ def run(runs: Path, sampler: str, stabilizer: str, zero: bool, steps: int, width
 
 
 def main():
+    """Train (or read back) every asked run and write their last epochs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/zero_init", help="the results (JSON)")
     parser.add_argument("--runs", default="runs/zero_init",
@@ -56,7 +57,8 @@ def main():
     for sampler, stabilizer, zero in itertools.product(
             args.samplers.split(","), args.stabilizers.split(","), (True, False)):
         steps = args.steps if sampler == "uniform" else args.fair_steps
-        rows.append(run(Path(args.runs), sampler, stabilizer, zero, steps, args.width, args.batch_size))
+        rows.append(run(Path(args.runs), sampler, stabilizer, zero, steps, args.width,
+                        args.batch_size))
         print(json.dumps(rows[-1]), flush=True)
         (out / "zero_init.json").write_text(json.dumps(rows, indent=2))
     print("\n| sampler | stabilizer | zero-init | steps | train accuracy | loss |")
