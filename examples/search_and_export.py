@@ -10,7 +10,7 @@ mult-adds, and the TFLite file's size and host latency.
 
     python examples/search_and_export.py [--small] [--out DIR]
 
-The full budget is the README's (all 13 choices at width 1.0, 20 steps, population 16
+The full budget (all 13 choices at width 1.0, 20 steps, population 16
 for 3 generations: minutes on a 2-core CPU); ``--small`` uses width 0.25, three choices
 per layer, 5 steps and one generation of 4. Outputs go to ``--out`` (default
 ``runs/example``): ``supernet/``, ``search/`` and ``best.tflite``.
