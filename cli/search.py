@@ -22,6 +22,7 @@ def parse_size(text: str) -> int:
 
 
 class Size(click.ParamType):
+    """A count written as ``365M``, ``0.365G`` or ``365000000`` (converted to an int)."""
     name = "SIZE"
 
     def convert(self, value, param, ctx):

@@ -33,7 +33,7 @@ class Cost:
     params: int = 0
     se_scaling: int = 0  # SE pooling adds + rescaling multiplies, outside the convention
 
-    def __add__(self, other: "Cost") -> "Cost":
+    def __add__(self, other: Cost) -> Cost:
         return Cost(self.madds + other.madds, self.params + other.params,
                     self.se_scaling + other.se_scaling)
 

@@ -67,7 +67,8 @@ def to_tflite(model: keras.Model, *, quantize: str = "none", representative=None
     model's input and output int8 too (otherwise they stay float32).
     """
     if quantize not in QUANTIZATIONS:
-        raise ScarletError(f"unknown quantization {quantize!r}; allowed: {', '.join(QUANTIZATIONS)}")
+        raise ScarletError(f"unknown quantization {quantize!r}; "
+                           f"allowed: {', '.join(QUANTIZATIONS)}")
     if int8_io and quantize != "int8":
         raise ScarletError("int8 input/output needs --quantize int8")
     shape = (1, *model.input_shape[1:])
@@ -107,7 +108,8 @@ def op_counts(flatbuffer: bytes) -> dict[str, int]:
     counts = Counter()
     for s in range(model.SubgraphsLength()):
         graph = model.Subgraphs(s)
-        counts.update(names[graph.Operators(i).OpcodeIndex()] for i in range(graph.OperatorsLength()))
+        counts.update(names[graph.Operators(i).OpcodeIndex()]
+                      for i in range(graph.OperatorsLength()))
     return dict(counts.most_common())
 
 
@@ -255,7 +257,8 @@ def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
     centered (a constant shift of all logits changes no prediction); NaN for a constant row."""
     a, b = a - a.mean(-1, keepdims=True), b - b.mean(-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.mean((a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))))
+        norms = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
+        return float(np.mean((a * b).sum(-1) / norms))
 
 
 def real_images(dataset: str, split: str, count: int, image_size: int):
@@ -352,7 +355,8 @@ def load_keras(path: str | os.PathLike) -> keras.Model:
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises ValueError, TypeError, zipfile errors, ...
-        raise ScarletError(f"cannot load {path} as a .keras model: {str(err).splitlines()[0]}") from None
+        first_line = str(err).splitlines()[0]
+        raise ScarletError(f"cannot load {path} as a .keras model: {first_line}") from None
 
 
 def model_for(arch: Architecture, space: SearchSpace, *, weights: str | os.PathLike | None = None,

@@ -8,10 +8,9 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-
 from scarlet_tf.cli.main import main
-from scarlet_tf import Architecture, ScarletError, costs, get_space
-from scarlet_tf import export
+
+from scarlet_tf import Architecture, ScarletError, costs, export, get_space
 from scarlet_tf.data import load
 from scarlet_tf.models import build_model
 from scarlet_tf.timing import STATISTIC
@@ -66,7 +65,8 @@ def test_export_trained_via_cli_and_benchmark(trained, tmp_path, capsys):
     assert report["size_bytes"] == out.stat().st_size
     assert report["madds"] == costs(arch, "scarlet-cifar", width=0.25, input_size=16).madds
     assert expected_ops(arch).items() <= report["ops"].items()
-    assert "VAR_HANDLE" not in report["ops"] and not any(op.startswith("Flex") for op in report["ops"])
+    assert "VAR_HANDLE" not in report["ops"]
+    assert not any(op.startswith("Flex") for op in report["ops"])
     parity = report["parity"]
     assert parity["images"] == 200 and parity["agreement"] >= 0.99
     assert parity["max_abs_diff"] <= 1e-4 * max(1.0, parity["max_abs_logit"])
@@ -154,7 +154,8 @@ def test_random_init_check_is_cosine_not_top1():
                   agreement=0.3, keras_accuracy=None, tflite_accuracy=None)
     assert export.Parity(**fields, cosine=0.95, random_init=True).problems() == []
     assert "top-1 agreement" in export.Parity(**fields, cosine=0.95).problems()[0]
-    assert "cosine nan" in export.Parity(**fields, cosine=float("nan"), random_init=True).problems()[0]
+    nan = export.Parity(**fields, cosine=float("nan"), random_init=True)
+    assert "cosine nan" in nan.problems()[0]
     logits = np.random.default_rng(0).normal(size=(5, 10))
     assert export.mean_cosine(logits, 3 * logits + 7) == pytest.approx(1.0)
     assert export.mean_cosine(logits, -logits) == pytest.approx(-1.0)

@@ -1,4 +1,4 @@
-"""The README's main command, end to end (minutes on 2 cores: opt-in)."""
+"""The README's main command, end to end (minutes: opt-in with ``-m slow``)."""
 
 import json
 import subprocess

@@ -9,7 +9,7 @@ repeat agrees with the first: the median ratio (a slow or fast spell of the whol
 and the fractions within ±10% and ±5%, as a validation would count them. Writes the
 timings as JSON with ``--out``. Time it pinned on a shared machine:
 
-    taskset -c 1 /usr/bin/time -v python bench/latency_repeatability.py \
+    taskset -c 1 /usr/bin/time -v python studies/latency/latency_repeatability.py \
         --out results/latency/repeatability.json
 """
 
@@ -37,6 +37,7 @@ def agreement(first, other) -> dict:
 
 
 def main() -> None:
+    """Convert once, time ``--repeats`` times, print and write the agreement."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="scarlet-cifar")
     parser.add_argument("--count", type=int, default=50)
