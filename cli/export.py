@@ -90,14 +90,17 @@ def make_runner(protocol, adb_serial, benchmark_binary, delegate, cpu_mask, op_p
               default="none", show_default=True)
 @click.option("--int8-io", is_flag=True, help="int8 model input and output (with --quantize int8).")
 @click.option("--representative-data", default="digits", show_default=True,
-              help="Dataset for int8 calibration and parity: digits, a folder, an archive, tfds:NAME.")
+              help="Dataset for int8 calibration and parity: digits, a folder, an archive, "
+                   "tfds:NAME.")
 @click.option("--parity-images", type=int, default=200, show_default=True)
 @threads_option
 @click.option("--out", type=click.Path(dir_okay=False), default="model.tflite", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def export_tflite(arch, weights, supernet, random_init, space, width, num_classes, input_size,
                   quantize, int8_io, representative_data, parity_images, threads, out, as_json):
-    """Convert ARCH to TFLite, check ops and parity against Keras, time it; writes OUT and OUT.json."""
+    """Convert ARCH to TFLite, check ops and parity against Keras, time it.
+
+    Writes OUT and its report OUT.json."""
     from scarlet_tf import export
     from scarlet_tf.cost_model import costs
     from scarlet_tf.rundir import SupernetRun
@@ -122,7 +125,8 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
 def export_summary(out, report) -> str:
     """Human-readable lines of an export report."""
     parity, latency = report["parity"], report["latency"]
-    lines = [f"wrote {out} ({report['size_bytes'] / 1e6:.2f} MB, {report['quantize']}) and {out}.json",
+    size = f"{report['size_bytes'] / 1e6:.2f} MB, {report['quantize']}"
+    lines = [f"wrote {out} ({size}) and {out}.json",
              "ops: " + ", ".join(f"{k} x{v}" for k, v in report["ops"].items()) + " (all builtin)",
              f"parity on {parity['images']} images: max |logit diff| {parity['max_abs_diff']:.3g}"
              f" (max |logit| {parity['max_abs_logit']:.3g}), logit cosine {parity['cosine']:.3f},"

@@ -27,7 +27,8 @@ _DELEGATE_FLAGS = {"cpu": ["--use_xnnpack=false"], "xnnpack": ["--use_xnnpack=tr
                    "gpu": ["--use_gpu=true"], "nnapi": ["--use_nnapi=true"]}
 _NUMBER = r"([0-9.]+(?:e[+-]?[0-9]+)?)"
 _STATS = re.compile(rf"count=(\d+) first={_NUMBER} curr={_NUMBER} min={_NUMBER} max={_NUMBER} "
-                    rf"avg={_NUMBER} std={_NUMBER}(?: p5={_NUMBER} median={_NUMBER} p95={_NUMBER})?")
+                    rf"avg={_NUMBER} std={_NUMBER}"
+                    rf"(?: p5={_NUMBER} median={_NUMBER} p95={_NUMBER})?")
 _SUMMARY = re.compile(rf"Inference timings in us: Init: {_NUMBER}, First inference: {_NUMBER}, "
                       rf"Warmup \(avg\): {_NUMBER}, Inference \(avg\): {_NUMBER}")
 
@@ -52,9 +53,11 @@ class AdbRunner(Protocol):
     def __post_init__(self):
         super().__post_init__()
         if self.delegate not in DELEGATES:
-            raise ScarletError(f"unknown delegate {self.delegate!r}; allowed: {', '.join(DELEGATES)}")
+            raise ScarletError(f"unknown delegate {self.delegate!r}; allowed: "
+                               f"{', '.join(DELEGATES)}")
         if not Path(self.binary).is_file():
-            raise ScarletError(f"benchmark_model binary not found: {self.binary} (see mobile/README.md)")
+            raise ScarletError(f"benchmark_model binary not found: {self.binary} "
+                               f"(see mobile/README.md)")
 
     def command(self, remote_model: str) -> list[str]:
         """The device-side command line that times ``remote_model``."""
@@ -119,7 +122,8 @@ def device_serial(serial: str | None) -> str:
     if serial and serial not in devices:
         raise ScarletError(f"device {serial} not attached; attached: {', '.join(devices)}")
     if not serial and len(devices) > 1:
-        raise ScarletError(f"several devices attached ({', '.join(devices)}): pass a serial to --adb")
+        raise ScarletError(f"several devices attached ({', '.join(devices)}): pass a serial "
+                           f"to --adb")
     return serial or devices[0]
 
 

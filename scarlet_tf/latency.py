@@ -32,10 +32,17 @@ from pathlib import Path
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.space import (ALL_CHOICES, MBCONV_CHOICES, SKIP, Architecture, Choice,
-                              SearchSpace, get_space, resolve_arch)
-from scarlet_tf.timing import (PROTOCOL_FIELDS, STATISTIC, HostRunner, cpu_id, cpu_model,
-                               measure)
+from scarlet_tf.space import (
+    ALL_CHOICES,
+    MBCONV_CHOICES,
+    SKIP,
+    Architecture,
+    Choice,
+    SearchSpace,
+    get_space,
+    resolve_arch,
+)
+from scarlet_tf.timing import PROTOCOL_FIELDS, STATISTIC, HostRunner, cpu_id, cpu_model, measure
 
 
 @dataclass
@@ -70,7 +77,8 @@ class LatencyTable:
                 raise ScarletError(f"latency table has no entry for layer {index + 1} "
                                    f"{choice.token}")
             found["blocks"] += 1
-            found[group(choice)] = found.get(group(choice), 0.0) + self.blocks[(index, choice.token)]
+            key = group(choice)
+            found[key] = found.get(key, 0.0) + self.blocks[(index, choice.token)]
         return found
 
     def sum_ms(self, arch) -> float:
@@ -85,7 +93,8 @@ class LatencyTable:
         if self.correction is None:
             return self.sum_ms(arch)
         fit, found = self.correction, self.terms(arch)
-        return (self.stem_ms + self.head_ms + fit["intercept"] + fit["per_block"] * found.pop("blocks")
+        fixed = self.stem_ms + self.head_ms + fit["intercept"]
+        return (fixed + fit["per_block"] * found.pop("blocks")
                 + sum(fit["scale"].get(k, 1.0) * ms for k, ms in found.items()))
 
     def check_space(self, space: SearchSpace) -> None:
@@ -134,7 +143,7 @@ class LatencyTable:
             warnings.warn(f"latency table {path} does not record how it was timed (an older "
                           f"table: no {', '.join(missing) or 'statistic'}); its statistic is "
                           f"unknown and may not be the latency `scarlet-tf benchmark` reports:"
-                          f" build it again with `scarlet-tf latency-table`")
+                          f" build it again with `scarlet-tf latency-table`", stacklevel=1)
 
     def protocol(self, explicit: dict, target: str = "host") -> dict:
         """The :class:`~scarlet_tf.timing.Protocol` keywords that time a model as this
@@ -164,7 +173,7 @@ class LatencyTable:
             theirs, ours = (", ".join(str(d[k]) for k in keys) for d in (self.settings, here))
             warnings.warn(f"latency table {path} was timed on {theirs}; this host is {ours}: "
                           f"its milliseconds may not hold here (build one here with "
-                          f"`scarlet-tf latency-table`)")
+                          f"`scarlet-tf latency-table`)", stacklevel=1)
 
 
 def group(choice: Choice) -> str:

@@ -144,7 +144,8 @@ def time_interpreter(model: str | os.PathLike | bytes, *, threads: int = 1, runs
     # LiteRT is heavy: loaded on the first timed model only
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    source = {"model_content": model} if isinstance(model, bytes) else {"model_path": os.fspath(model)}
+    source = ({"model_content": model} if isinstance(model, bytes)
+              else {"model_path": os.fspath(model)})
     if "model_path" in source and not os.path.isfile(source["model_path"]):
         raise ScarletError(f"model file not found: {source['model_path']}")
     try:
@@ -170,7 +171,8 @@ def _random_input(detail):
     rng = np.random.default_rng(0)
     if np.issubdtype(detail["dtype"], np.integer):
         info = np.iinfo(detail["dtype"])
-        return rng.integers(info.min, info.max, detail["shape"], endpoint=True).astype(detail["dtype"])
+        values = rng.integers(info.min, info.max, detail["shape"], endpoint=True)
+        return values.astype(detail["dtype"])
     return rng.uniform(-1, 1, detail["shape"]).astype(detail["dtype"])
 
 

@@ -176,12 +176,12 @@ def all_reduce(shared: list, per_layer: list[dict]):
 
 
 def add_to(handle, value) -> None:
-    """variable += value through a resource handle."""
+    """Variable += value through a resource handle."""
     tf.raw_ops.AssignAddVariableOp(resource=handle, value=value)
 
 
 def clear(handle) -> None:
-    """variable = 0 through a resource handle."""
+    """Variable = 0 through a resource handle."""
     tf.raw_ops.AssignVariableOp(resource=handle,
                                 value=tf.zeros_like(read_handle(handle, tf.float32)))
 
@@ -273,7 +273,7 @@ class RunLoop:
                                       self.trainer.sampler.paths_per_step)
         self._say(line)
         if warning and self.chief:
-            warnings.warn(warning)
+            warnings.warn(warning, stacklevel=1)
 
     def _epoch(self, batches) -> dict | None:
         """Train the rest of the current epoch, or up to a step whose callbacks stop
@@ -338,7 +338,8 @@ class RunLoop:
         accuracy = float(correct) / (len(paths) * config.batch_size)
         if not math.isfinite(loss):
             return loss, accuracy, lr
-        self.counts = [c + n for c, n in zip(self.counts, count_choices(paths, trainer.space.num_choices))]
+        picked = count_choices(paths, trainer.space.num_choices)
+        self.counts = [c + n for c, n in zip(self.counts, picked)]
         self.step += 1
         if self.step % 10 == 0:
             self._log({"loss": loss, "accuracy": accuracy, "lr": lr}, self.step)

@@ -33,5 +33,6 @@ def test_train_supernet_states_the_budget_and_warns_in_one_line(tmp_path):
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "budget: 2 steps, 13 choices per layer -> about 0 updates per choice" in result.stdout
-    warnings = [l for l in result.stderr.splitlines() if "updates per choice is below" in l]
+    warnings = [line for line in result.stderr.splitlines()
+                if "updates per choice is below" in line]
     assert len(warnings) == 1 and warnings[0].startswith("warning: "), result.stderr

@@ -297,13 +297,15 @@ def test_build_and_validate_a_small_table(small_table, tmp_path):
         warnings.simplefilter("error")  # a table that records its protocol: no warning
         assert latency.LatencyTable.load(tmp_path / "lut.json") == table
     assert all(ms > 0 for ms in table.blocks.values()) and table.stem_ms > 0
-    (record,), speed = latency.validate(table, 1, runner=HostRunner(runs=20, seconds=0.2), recheck=2)
+    quick = HostRunner(runs=20, seconds=0.2)
+    (record,), speed = latency.validate(table, 1, runner=quick, recheck=2)
     assert record["measured_ms"] > 0 and speed > 0
     assert record["predicted_ms"] == pytest.approx(table.predict(record["arch"]))
     assert record["error"] == pytest.approx(record["predicted_ms"] / record["measured_ms"] - 1)
     assert record["adjusted_error"] == pytest.approx(
         record["predicted_ms"] / speed / record["measured_ms"] - 1)
-    (record,), speed = latency.validate(table, 1, runner=HostRunner(runs=20, seconds=0.2), recheck=0)
+    quick = HostRunner(runs=20, seconds=0.2)
+    (record,), speed = latency.validate(table, 1, runner=quick, recheck=0)
     assert speed is None and "adjusted_error" not in record
 
 
@@ -338,7 +340,8 @@ def test_small_table_predicts_within_a_factor_of_two(small_table):
     """Live timings: the summed parts predict a whole model within a factor of 2, and the
     host's speed on a re-timing is within a factor of 2 of the build's (can miss on a
     busy shared machine, hence opt-in)."""
-    (record,), speed = latency.validate(small_table, 1, runner=HostRunner(runs=20, seconds=0.2), recheck=2)
+    quick = HostRunner(runs=20, seconds=0.2)
+    (record,), speed = latency.validate(small_table, 1, runner=quick, recheck=2)
     assert 0.5 < record["predicted_ms"] / record["measured_ms"] < 2.0, record
     assert 0.5 < speed < 2.0, speed
 
@@ -510,7 +513,8 @@ def test_no_device_is_one_line_error_with_real_adb(private_adb_server, tiny_tfli
     assert android.attached_devices() == []
     code, _, err = run_cli(["benchmark", str(tiny_tflite), "--adb", "--benchmark-binary",
                             str(tiny_tflite)], capsys)
-    assert code == 2 and err == "error: no Android device attached (`adb devices` lists none ready)\n"
+    assert code == 2
+    assert err == "error: no Android device attached (`adb devices` lists none ready)\n"
     code, _, err = run_cli(["benchmark", str(tiny_tflite), "--adb", "emulator-5554",
                             "--benchmark-binary", str(tiny_tflite), "--runs", "5"], capsys)
     assert code == 2 and "no Android device attached" in err

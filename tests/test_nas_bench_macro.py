@@ -178,4 +178,5 @@ def test_export_tflite_converts_a_benchmark_code_with_its_projection_skip(tmp_pa
     entry = nas_bench_macro.entries()["02012100"]
     assert (report["madds"], report["params"]) == (entry.flops, entry.params)
     assert report["parity"]["cosine"] > 0.999
-    assert out.stat().st_size > 4 * entry.params  # float32 weights inside
+    # float32 weights (BatchNorm folded into the convolutions: a little fewer)
+    assert 0.95 * 4 * entry.params < out.stat().st_size < 1.2 * 4 * entry.params

@@ -2,9 +2,9 @@
 
 Costs are analytic (mult-adds and params from the cost model, ``latency_ms`` from a
 latency table: its prediction of the latency ``scarlet-tf benchmark`` reports, the
-fastest run over fresh interpreters), so feasibility is known before a candidate is evaluated: every candidate the
-search proposes is repaired into the feasible region first (:meth:`SearchProblem.repair`)
-and none that stays infeasible is ever evaluated.
+fastest run over fresh interpreters), so feasibility is known before a candidate is
+evaluated: every candidate the search proposes is repaired into the feasible region first
+(:meth:`SearchProblem.repair`) and none that stays infeasible is ever evaluated.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Does a latency table predict what ``scarlet-tf benchmark`` reports? (issue #31)
+r"""Does a latency table predict what ``scarlet-tf benchmark`` reports (issue #31)?
 
 A resumable driver for the acceptance measurement, through the installed ``scarlet-tf``:
 
@@ -31,7 +31,6 @@ Numbers go to ``--out`` (``results/latency_agreement``); TFLite files to ``--wor
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shlex
 import shutil
@@ -40,6 +39,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
+from scarlet_tf.macro_ranking import RowWriter, read_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 3100  # the architectures' seed: not calibration's (0) nor validation's (1000)
@@ -114,36 +115,24 @@ def measure_arch(index: int, arch: str, stratum: str, args, table: Path) -> dict
             "median_error": predicted / median - 1, "interpreters": record["interpreters"]}
 
 
-def read_rows(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with path.open() as f:
-        return list(csv.DictReader(f))
-
-
-def append_row(path: Path, row: dict, fields) -> None:
-    new = not path.is_file()
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
 def repeatability(args, table: Path) -> dict:
     """Benchmark the first ``--repeat-models`` models ``--repeats`` times each (round robin,
     resumable in ``repeats.csv``); per statistic, each model's spread (max - min) / median
     of its repeats, and the largest and mean spread."""
     path = args.out / "repeats.csv"
-    done = {(r["index"], r["repeat"]) for r in read_rows(path)}
-    for repeat in range(args.repeats):
-        for index in range(args.repeat_models):
-            if (str(index), str(repeat)) not in done:
-                record = benchmark(args.work / f"arch{index:02d}.tflite", table)
-                append_row(path, {"index": index, "repeat": repeat,
+    rows = read_rows(path)
+    done = {(r["index"], r["repeat"]) for r in rows}
+    writer = RowWriter(path, ("index", "repeat", "latency_ms", "median_ms"), rows)
+    try:
+        for repeat in range(args.repeats):
+            for index in range(args.repeat_models):
+                if (str(index), str(repeat)) not in done:
+                    record = benchmark(args.work / f"arch{index:02d}.tflite", table)
+                    writer.write({"index": index, "repeat": repeat,
                                   "latency_ms": record["latency_ms"],
-                                  "median_ms": record["one_interpreter"]["median_ms"]},
-                           ("index", "repeat", "latency_ms", "median_ms"))
+                                  "median_ms": record["one_interpreter"]["median_ms"]})
+    finally:
+        writer.close()
     rows = read_rows(path)
     found = {}
     for key in ("latency_ms", "median_ms"):
@@ -157,6 +146,8 @@ def repeatability(args, table: Path) -> dict:
 
 
 def summarize(rows: list[dict], table: Path, args, repeats: dict) -> dict:
+    """The summary JSON: the prediction's accuracy against both statistics, and the
+    host's repeatability."""
     from scarlet_tf.latency import LatencyTable, accuracy
 
     records = [{k: float(r[k]) for k in ("latency_error", "median_error")} for r in rows]
@@ -170,6 +161,7 @@ def summarize(rows: list[dict], table: Path, args, repeats: dict) -> dict:
 
 
 def main() -> None:
+    """Command line: build or reuse the table, measure, summarize."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="scarlet")
     parser.add_argument("--width", type=float, default=1.0)
@@ -196,10 +188,15 @@ def main() -> None:
     lut = LatencyTable.load(table)
     lut.check_space(space)
     path = args.out / "agreement.csv"
-    done = {r["arch"] for r in read_rows(path)}
-    for index, (arch, stratum) in enumerate(held_out(space, lut, args.archs)):
-        if arch not in done:
-            append_row(path, measure_arch(index, arch, stratum, args, table), FIELDS)
+    rows = read_rows(path)
+    done = {r["arch"] for r in rows}
+    writer = RowWriter(path, FIELDS, rows)
+    try:
+        for index, (arch, stratum) in enumerate(held_out(space, lut, args.archs)):
+            if arch not in done:
+                writer.write(measure_arch(index, arch, stratum, args, table))
+    finally:
+        writer.close()
     summary = summarize(read_rows(path), table, args, repeatability(args, table))
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     for key in ("against_latency", "against_one_interpreter_median"):

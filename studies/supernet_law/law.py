@@ -115,6 +115,7 @@ def plot(curves: dict, path: Path, title: str) -> None:
 
 
 def main() -> None:
+    """Command line: run (or read back) the chosen runs, then plot them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--name", default="digits", help="results subfolder")
