@@ -51,8 +51,9 @@ def main() -> None:
     report = export(plain, out / "best.tflite", quantize="none", data="digits",
                     runs=10 if args.small else 50)
     print(f"exported {out / 'best.tflite'}: {report['size_bytes']} bytes, top-1 agreement "
-          f"with Keras {report['parity']['agreement']:.3f}, median "
-          f"{report['latency']['median_ms']:.2f} ms on this host")
+          f"with Keras {report['parity']['agreement']:.3f}, latency "
+          f"{report['latency']['latency_ms']:.2f} ms on this host (fastest run over fresh "
+          f"interpreters)")
 
 
 if __name__ == "__main__":

@@ -222,7 +222,7 @@ def cpu_model() -> str:
 def cpu_id() -> str:
     """The host CPU's generation and widest vector extension, e.g. ``cpu family 26 model 2
     stepping 1, avx512f`` (``CPU part`` on ARM): CPUs sold under one name (``AMD EPYC``)
-    ran the same model 2-3x apart across generations. Empty without ``/proc/cpuinfo``."""
+    differ in speed across generations. Empty without ``/proc/cpuinfo``."""
     info = _cpuinfo()
     flags = set((info.get("flags") or info.get("Features") or "").split())
     isa = next((f for f in ("avx512f", "avx2", "sse4_2", "sve", "asimd") if f in flags), "")

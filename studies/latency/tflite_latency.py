@@ -76,7 +76,7 @@ def main() -> None:
             for name, quantize, path, madds in converted:
                 timing = benchmark(path, threads=threads, runs=args.runs, warmup=5)
                 rows.append({"model": name, "quantize": quantize, "threads": threads,
-                             "median_ms": timing.median_ms, "min_ms": timing.min_ms,
+                             "median_ms": timing.one.median_ms, "min_ms": timing.latency_ms,
                              "madds": madds, "size_bytes": path.stat().st_size})
     print_table(rows)
     if args.out:
