@@ -8,8 +8,8 @@ SCARLET-A"). SCARLET-A is also timed for real in the same run as the fronts, and
 member counts as over budget when it measures slower than it. Both searches score candidates
 with the same Evaluator, seed, population and generations. Every Pareto member of both
 fronts is then converted and timed for real (LiteRT + XNNPACK, float32, 1 thread, the
-latency of :func:`scarlet_tf.timing.measure`: the fastest run over fresh interpreters), and the fronts are
-printed side by side with their supernet accuracy (search split). Writes
+latency of :func:`scarlet_tf.timing.measure`: the fastest run over fresh interpreters),
+and the fronts are printed side by side with their supernet accuracy (search split). Writes
 ``OUT/latency_search.json`` and ``OUT/fronts.csv``. The study's supernet was trained with
 ``scarlet-tf train-supernet --out runs/digits30 --epochs 30 --steps-per-epoch 20
 --batch-size 64 --lr 0.02``. Time it pinned on a shared machine:
