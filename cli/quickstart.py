@@ -5,9 +5,9 @@ train-supernet -> search -> train-subnet (the chosen architecture, fine-tuned fr
 folded supernet weights) -> export-tflite -> benchmark.
 
 The supernet is the default space (19 layers, width 1.0) with two choices per layer,
-``e3k3`` or ``skip``: a depth search. A supernet's scores mean something only after each
-choice has had about :data:`scarlet_tf.budget.MIN_UPDATES_PER_CHOICE` updates, which
-minutes of CPU give two choices but not all 13 (see ``studies/supernet_law``).
+``e3k3`` or ``skip``: a depth search. A supernet's scores leave chance after a number of
+steps that grows with the square of the weighted choices per layer
+(:mod:`scarlet_tf.budget`): minutes of CPU suffice for one weighted choice, not for 12.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from pathlib import Path
 import click
 
 CHOICES = "e3k3,skip"
-TOY = {"choices": CHOICES, "epochs": "8", "steps-per-epoch": "25", "batch-size": "64"}
-FINE_TUNE = {"epochs": "6", "lr": "0.02", "batch-size": "64"}
+TOY = {"choices": CHOICES, "epochs": "8", "steps-per-epoch": "20", "batch-size": "64"}
+FINE_TUNE = {"epochs": "4", "lr": "0.02", "batch-size": "64"}
 
 
 def madds_limit() -> int:
@@ -35,15 +35,17 @@ def madds_limit() -> int:
 
 
 def settings_note() -> str:
-    """Why these supernet settings: the updates each choice gets against what it needs."""
-    from scarlet_tf.budget import MIN_UPDATES_PER_CHOICE, updates_per_choice
+    """Why these supernet settings: the steps it trains against those its choices need."""
+    from scarlet_tf.budget import steps_needed
+    from scarlet_tf.space import get_space
 
     steps = int(TOY["epochs"]) * int(TOY["steps-per-epoch"])
-    updates = updates_per_choice(steps, [2])
-    return (f"Supernet: every layer offers {CHOICES.replace(',', ' or ')} (a depth search), "
-            f"{steps} steps -> about {updates:.0f} updates per choice, above the "
-            f"{MIN_UPDATES_PER_CHOICE} at which supernet scores leave chance. All 13 choices "
-            f"would need about {13 * MIN_UPDATES_PER_CHOICE} steps (a 13 times longer run).")
+    needed = steps_needed(get_space("scarlet-cifar", choices=CHOICES))
+    full = steps_needed(get_space("scarlet-cifar"))
+    return (f"Supernet: every layer offers {CHOICES.replace(',', ' or ')} (a depth search "
+            f"with one weighted choice) for {steps} steps, above the {needed} after which its "
+            f"scores leave chance. All 13 choices (12 with weights) would need about {full} "
+            f"steps, too many for a quickstart (studies/supernet_law).")
 
 
 def run_step(title: str, args: list[str]):

@@ -1,36 +1,44 @@
-"""How many updates each choice of a supernet gets in a run, and when that is too few.
+"""How long a supernet must train before its scores mean something, stated before training.
 
 With uniform single-path sampling a layer of C choices trains each of them on about 1/C
-of the steps; with the fair sampler every choice is trained once per step (a step is C
-paths). A supernet's scores follow the updates its choices received: the curves of
-``studies/supernet_law`` (1, 2, 4 and 13 choices per layer, same steps) show recalibrated
-paths leaving chance only after about :data:`MIN_UPDATES_PER_CHOICE` updates per choice.
-A light module (no TensorFlow): the command line prints the budget before training.
+of the steps. The curves of ``studies/supernet_law`` (digits, the default space at width
+1.0) show that updates per choice alone do not predict learning: what slows a supernet
+is the number W of choices *with weights* competing in a layer (``skip`` has none). One
+path, or one block choice beside ``skip``, leaves chance within 100 steps; two weighted
+choices need about 400; three did not within 800. The rule stated here,
+``STEPS_PER_WEIGHTED_CHOICE_SQUARED * W**2`` steps, matches those points; a fair step
+(one path per choice) counts as that many uniform steps. A light module (no TensorFlow).
 """
 
 from __future__ import annotations
 
-MIN_UPDATES_PER_CHOICE = 100
+STEPS_PER_WEIGHTED_CHOICE_SQUARED = 100
 
 
-def updates_per_choice(steps: int, num_choices, paths_per_step: int = 1) -> float:
-    """Expected training steps of one choice of the widest layer over ``steps`` steps.
-
-    ``num_choices``: choices per layer; ``paths_per_step``: 1 for uniform sampling, C for
-    the fair sampler (each choice once per step)."""
-    widest = max(num_choices)
-    return float(steps) if paths_per_step > 1 else steps / widest
+def weighted_choices(space) -> int:
+    """The most choices with weights (not ``skip``) any layer of ``space`` offers."""
+    return max(sum(not c.is_skip for c in layer.choices) for layer in space.layers)
 
 
-def budget_report(steps: int, num_choices, paths_per_step: int = 1) -> tuple[str, str | None]:
-    """(one line stating the budget, one warning line or None when it is enough)."""
-    updates = updates_per_choice(steps, num_choices, paths_per_step)
-    widest = max(num_choices)
-    line = (f"budget: {steps} steps, {widest} choices per layer -> about {updates:.0f} "
-            f"updates per choice")
-    if updates >= MIN_UPDATES_PER_CHOICE:
+def steps_needed(space) -> int:
+    """Uniform steps after which the supernet's scores leave chance (the module's rule)."""
+    return STEPS_PER_WEIGHTED_CHOICE_SQUARED * weighted_choices(space) ** 2
+
+
+def budget_report(steps: int, space, paths_per_step: int = 1) -> tuple[str, str | None]:
+    """(one line stating the budget, one warning line or None when it is enough).
+
+    ``steps``: the run's training steps; ``paths_per_step``: 1 for uniform sampling, the
+    widest layer's choice count for the fair sampler."""
+    widest = max(space.num_choices)
+    weighted, needed = weighted_choices(space), steps_needed(space)
+    per_choice = steps if paths_per_step > 1 else steps / widest
+    line = (f"budget: {steps} steps, {widest} choices per layer ({weighted} with weights) -> "
+            f"about {per_choice:.0f} updates per choice; supernet scores leave chance after "
+            f"about {needed} steps")
+    if steps * paths_per_step >= needed:
         return line, None
-    needed = MIN_UPDATES_PER_CHOICE * (1 if paths_per_step > 1 else widest)
-    return line, (f"{updates:.0f} updates per choice is below the {MIN_UPDATES_PER_CHOICE} at "
-                  f"which supernet scores leave chance: train at least {needed} steps, or "
-                  f"offer fewer choices (--choices)")
+    return line, (f"{steps} steps are too few for {weighted} weighted choices per layer: "
+                  f"scores stay near chance until about {needed} steps "
+                  f"({STEPS_PER_WEIGHTED_CHOICE_SQUARED} x {weighted}^2, studies/supernet_law); "
+                  f"train longer or offer fewer choices (--choices)")

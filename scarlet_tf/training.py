@@ -268,8 +268,9 @@ class RunLoop:
         self.callbacks.on_train_end(logs)
 
     def _say_budget(self) -> None:
-        """The run's updates per choice, and one warning line when they are too few."""
-        line, warning = budget_report(self.total_steps, self.trainer.space.num_choices,
+        """The run's steps against those its choices need, and one warning line when they
+        are too few."""
+        line, warning = budget_report(self.total_steps, self.trainer.space,
                                       self.trainer.sampler.paths_per_step)
         self._say(line)
         if warning and self.chief:
