@@ -94,7 +94,7 @@ def plot(curves: dict, path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.2), sharey=True)
     for i, (name, rows) in enumerate(curves.items()):
         color = f"C{i}"
         for axis, key in zip(axes, ("steps", "updates_per_choice")):
@@ -108,7 +108,7 @@ def plot(curves: dict, path: Path, title: str) -> None:
         axis.set_xlabel(label)
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("top-1 accuracy")
-    axes[1].legend(fontsize=7)
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
