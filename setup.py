@@ -39,7 +39,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-xdist>=3.6"],
-        "dev": ["pytest>=8", "pytest-xdist>=3.6", "ruff>=0.6"],
+        "dev": ["pytest>=8", "pytest-xdist>=3.6", "ruff>=0.6", "mkdocs>=1.6", "mkdocs-click>=0.8",
+                "mkdocstrings[python]>=0.26", "pymdown-extensions>=10"],
     },
     entry_points={"console_scripts": ["scarlet-tf=scarlet_tf.cli.main:main"]},
 )

@@ -23,6 +23,7 @@ from scarlet_tf.rundir import SupernetRun
 
 
 def rss_mb() -> float:
+    """Resident memory of this process in MiB."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * 4096 / 2**20
 
@@ -40,6 +41,7 @@ def plain_inference_s(model, batches) -> float:
 
 
 def main():
+    """Time evaluations against plain inference and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supernet", required=True)
     parser.add_argument("--archs", type=int, default=20)

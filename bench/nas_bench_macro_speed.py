@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from supernet_scale import alternated, step_ratios
+from supernet_step import alternated, step_ratios
 
 SPACE = "nas-bench-macro"
 
@@ -62,6 +62,7 @@ def scoring_ratio(dataset: str, recal_batches: int, images: int, networks: int) 
 
 
 def main():
+    """Measure the step and scoring ratios, print them, optionally write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None, help="write every number here (JSON)")
     parser.add_argument("--batch-size", type=int, default=128)

@@ -44,6 +44,7 @@ def check_source(out: Path, source: dict) -> None:
 
 def rank_nas_bench_macro(run, out: Path, *, dataset, recal_batches, max_images, archs,
                          siblings, seed, quiet) -> None:
+    """Rank a nas-bench-macro supernet run against the shipped benchmark truth (resumable)."""
     from scarlet_tf import nas_bench_macro
     from scarlet_tf.checkpoints import read_state, write_json
     from scarlet_tf.macro_ranking import benchmark_report, rank_on_benchmark, scatter

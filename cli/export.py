@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
-from scarlet_tf.android import DELEGATES, AdbRunner, parse_benchmark_output
+from scarlet_tf.android import DELEGATES, AdbRunner
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import QUANTIZATIONS
 from scarlet_tf.space import get_space, resolve_arch
-from scarlet_tf.timing import HostRunner
+from scarlet_tf.timing import HostRunner, Protocol, describe_latency, format_ms
+from scarlet_tf.timing import benchmark as measure_latency
 
 from .options import space_options
 
-threads_option = click.option("--threads", type=int, default=1, show_default=True,
-                              help="CPU threads for timing.")
+DEFAULTS = Protocol()
+threads_option = click.option("--threads", type=int, default=DEFAULTS.threads,
+                              show_default=True, help="CPU threads for timing.")
 
 
 def runner_options(command):
-    """``--threads/--runs/--warmup`` and the Android ``--adb`` options."""
+    """The timing protocol's ``--threads/--runs/--warmup/--rounds/--seconds`` and the
+    Android ``--adb`` options."""
     for option in reversed([
         threads_option,
-        click.option("--runs", type=int, default=50, show_default=True, help="Timed runs."),
-        click.option("--warmup", type=int, default=10, show_default=True, help="Untimed runs first."),
+        click.option("--runs", type=int, default=DEFAULTS.runs, show_default=True,
+                     help="Timed runs per fresh interpreter."),
+        click.option("--warmup", type=int, default=DEFAULTS.warmup, show_default=True,
+                     help="Untimed runs first, per interpreter."),
+        click.option("--rounds", type=int, default=DEFAULTS.rounds, show_default=True,
+                     help="Fresh interpreters at least (more until --seconds); the latency "
+                     "is the fastest run of all."),
+        click.option("--seconds", type=float, default=DEFAULTS.seconds, show_default=True,
+                     help="Wall time per model to fill with more fresh interpreters."),
         click.option("--adb", "adb_serial", is_flag=False, flag_value="", default=None,
                      metavar="[SERIAL]", help="Time on an Android device over adb (serial "
                      "optional when one device is attached)."),
@@ -38,17 +50,34 @@ def runner_options(command):
     return command
 
 
-def make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask,
-                op_profiling=False):
-    """A HostRunner, or an AdbRunner when ``--adb`` was given."""
+PROTOCOL_OPTIONS = ("threads", "runs", "warmup", "rounds", "seconds")
+
+
+def chosen_protocol(params: dict, table=None) -> dict:
+    """The protocol keywords of a command's ``params``; with a LatencyTable ``table``, its
+    recorded settings replace the defaults and an explicit option that differs is an
+    error (:meth:`LatencyTable.protocol`)."""
+    context = click.get_current_context()
+    given = {k: params[k] for k in PROTOCOL_OPTIONS}
+    if table is None:
+        return given
+    explicit = {k: v for k, v in given.items()
+                if context.get_parameter_source(k) is not ParameterSource.DEFAULT}
+    target = "host" if params["adb_serial"] is None else "android"
+    return {**given, **table.protocol(explicit, target)}
+
+
+def make_runner(protocol, adb_serial, benchmark_binary, delegate, cpu_mask, op_profiling=False):
+    """A HostRunner, or an AdbRunner when ``--adb`` was given, timing by ``protocol``
+    (:class:`~scarlet_tf.timing.Protocol` keywords)."""
     if adb_serial is None:
         if benchmark_binary or cpu_mask or op_profiling:
             raise ScarletError("--benchmark-binary, --cpu-mask and --op-profiling need --adb")
-        return HostRunner(threads, runs, warmup)
+        return HostRunner(**protocol)
     if not benchmark_binary:
         raise ScarletError("--adb needs --benchmark-binary PATH (see mobile/README.md)")
-    return AdbRunner(benchmark_binary, adb_serial or None, threads, runs, warmup, delegate,
-                     cpu_mask, op_profiling)
+    return AdbRunner(benchmark_binary, adb_serial or None, delegate, cpu_mask, op_profiling,
+                     **protocol)
 
 
 @click.command("export-tflite")
@@ -61,14 +90,17 @@ def make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, c
               default="none", show_default=True)
 @click.option("--int8-io", is_flag=True, help="int8 model input and output (with --quantize int8).")
 @click.option("--representative-data", default="digits", show_default=True,
-              help="Dataset for int8 calibration and parity: digits, a folder, an archive, tfds:NAME.")
+              help="Dataset for int8 calibration and parity: digits, a folder, an archive, "
+                   "tfds:NAME.")
 @click.option("--parity-images", type=int, default=200, show_default=True)
 @threads_option
 @click.option("--out", type=click.Path(dir_okay=False), default="model.tflite", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def export_tflite(arch, weights, supernet, random_init, space, width, num_classes, input_size,
                   quantize, int8_io, representative_data, parity_images, threads, out, as_json):
-    """Convert ARCH to TFLite, check ops and parity against Keras, time it; writes OUT and OUT.json."""
+    """Convert ARCH to TFLite, check ops and parity against Keras, time it.
+
+    Writes OUT and its report OUT.json."""
     from scarlet_tf import export
     from scarlet_tf.cost_model import costs
     from scarlet_tf.rundir import SupernetRun
@@ -93,7 +125,8 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
 def export_summary(out, report) -> str:
     """Human-readable lines of an export report."""
     parity, latency = report["parity"], report["latency"]
-    lines = [f"wrote {out} ({report['size_bytes'] / 1e6:.2f} MB, {report['quantize']}) and {out}.json",
+    size = f"{report['size_bytes'] / 1e6:.2f} MB, {report['quantize']}"
+    lines = [f"wrote {out} ({size}) and {out}.json",
              "ops: " + ", ".join(f"{k} x{v}" for k, v in report["ops"].items()) + " (all builtin)",
              f"parity on {parity['images']} images: max |logit diff| {parity['max_abs_diff']:.3g}"
              f" (max |logit| {parity['max_abs_logit']:.3g}), logit cosine {parity['cosine']:.3f},"
@@ -104,8 +137,7 @@ def export_summary(out, report) -> str:
     if parity["accuracy_drop"] is not None:
         lines.append(f"top-1 accuracy: Keras {parity['keras_accuracy']:.3f}, TFLite "
                      f"{parity['tflite_accuracy']:.3f} (drop {parity['accuracy_drop']:+.3f})")
-    lines.append(f"host latency ({latency['threads']} thread(s)): median {latency['median_ms']:.2f} ms,"
-                 f" {report['madds'] / 1e6:.1f}M mult-adds")
+    lines.append(f"host {describe_latency(latency)}; {report['madds'] / 1e6:.1f}M mult-adds")
     return "\n".join(lines)
 
 
@@ -113,31 +145,58 @@ def export_summary(out, report) -> str:
 @click.argument("model", type=click.Path(dir_okay=False))
 @runner_options
 @click.option("--op-profiling", is_flag=True, help="Per-op timings in the Android output.")
+@click.option("--table", type=click.Path(dir_okay=False, exists=True),
+              help="Latency table: time with its settings, and print its prediction for the "
+              "architecture MODEL.json names (export-tflite's report).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def benchmark(model, threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask,
-              op_profiling, as_json):
-    """Time MODEL.tflite on the host (LiteRT + XNNPACK) or on Android (--adb)."""
-    from scarlet_tf.export import read_sidecar
+def benchmark(model, adb_serial, benchmark_binary, delegate, cpu_mask, op_profiling, table,
+              as_json, **params):
+    """Time MODEL.tflite on the host (LiteRT + XNNPACK) or on Android (--adb).
 
-    runner = make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask,
-                         op_profiling)
-    if op_profiling:
-        serial, output = runner.run(model)
-        click.echo(output, err=True)
-        timing = parse_benchmark_output(output, threads, f"android:{serial}")
-    else:
-        timing = runner.time(model)
-    record = {"model": model, **timing.to_dict(), "madds": read_sidecar(model).get("madds")}
+    The latency is the fastest timed run over fresh interpreters (at least --rounds, more
+    until --seconds), the statistic latency tables predict; one interpreter's median,
+    mean and p90 are shown beside it."""
+    from scarlet_tf.export import read_sidecar
+    from scarlet_tf.latency import LatencyTable
+
+    lut = LatencyTable.load(table) if table else None
+    runner = make_runner(chosen_protocol({**params, "adb_serial": adb_serial}, lut), adb_serial,
+                         benchmark_binary, delegate, cpu_mask, op_profiling)
+    sidecar = read_sidecar(model)
+    predicted = None if lut is None else predicted_ms(lut, sidecar)
+    if op_profiling:  # one profiled run, shown; the latency is timed without profiling
+        click.echo(runner.run(model)[1], err=True)
+        runner = dataclasses.replace(runner, op_profiling=False)
+    record = {"model": model, **measure_latency(model, runner).to_dict(),
+              "madds": sidecar.get("madds")}
+    if lut is not None:
+        record.update(table=table, arch=sidecar.get("arch"), predicted_ms=predicted,
+                      error=None if predicted is None else predicted / record["latency_ms"] - 1)
     click.echo(json.dumps(record) if as_json else benchmark_summary(record))
 
 
+def predicted_ms(table, report: dict) -> float | None:
+    """``table``'s prediction (ms) for the architecture an export ``report`` names (None
+    when it names none); ScarletError when the table is for another space."""
+    if "arch" not in report or "space" not in report:
+        return None
+    from scarlet_tf.space import get_space
+
+    return table.predict(report["arch"], get_space(**report["space"]))
+
+
 def benchmark_summary(record) -> str:
-    figures = [f"{name} {record[f'{name}_ms']:.3f}" for name in ("mean", "median", "p90", "std")
-               if record[f"{name}_ms"] is not None]
-    text = f"{record['model']} on {record['target']} ({record['threads']} thread(s), {record['runs']} runs): "
-    text += ", ".join(figures) + " ms"
+    """A benchmark record in words: the latency, one interpreter's figures, mult-adds and,
+    with a table, its prediction and error."""
+    text = f"{record['model']} on {record['target']}: {describe_latency(record)}"
     if record["madds"]:
-        text += f"; {record['madds'] / 1e6:.1f}M mult-adds, {record['mean_ms'] / (record['madds'] / 1e9):.1f} ms/GMAC"
+        text += (f"; {record['madds'] / 1e6:.1f}M mult-adds, "
+                 f"{record['latency_ms'] / (record['madds'] / 1e9):.1f} ms/GMAC")
+    if record.get("predicted_ms") is not None:
+        text += (f"\ntable {record['table']} predicts {format_ms(record['predicted_ms'])} ms"
+                 f" for {record['arch']} ({record['error']:+.1%} of the measured latency)")
+    elif "table" in record:
+        text += f"\nno prediction: {record['model']}.json names no architecture"
     return text
 
 
@@ -155,20 +214,22 @@ def benchmark_summary(record) -> str:
 @click.option("--recheck", type=int, default=10, show_default=True,
               help="With --validate: time this many of the table's calibration architectures "
               "again, to tell the host's speed shift since the build from the table's error.")
-def latency_table(space, width, num_classes, input_size, threads, runs, warmup, adb_serial,
-                  benchmark_binary, delegate, cpu_mask, calibrate, seed, out, validate, table,
-                  recheck):
-    """Time every block of a space (build, --out) or check a table (--validate N --table)."""
+def latency_table(space, width, num_classes, input_size, adb_serial, benchmark_binary, delegate,
+                  cpu_mask, calibrate, seed, out, validate, table, recheck, **params):
+    """Time every block of a space (build, --out) or check a table (--validate N --table).
+
+    Every model is timed as `scarlet-tf benchmark` times it (the fastest run over fresh
+    interpreters); validation converts architectures as `export-tflite --random-init`
+    does and times them with the table's settings."""
     from scarlet_tf import latency
 
-    runner = make_runner(threads, runs, warmup, adb_serial, benchmark_binary, delegate, cpu_mask)
+    params["adb_serial"] = adb_serial
     if validate is not None:
         if not table or validate < 1 or recheck < 0:
             raise ScarletError("--validate N needs N >= 1, --table FILE and --recheck >= 0")
         lut = latency.LatencyTable.load(table)
-        if lut.settings.get("threads") != threads:
-            raise ScarletError(f"{table} was measured with {lut.settings.get('threads')} "
-                               f"thread(s); validate with the same --threads")
+        runner = make_runner(chosen_protocol(params, lut), adb_serial, benchmark_binary,
+                             delegate, cpu_mask)
         records, speed = latency.validate(lut, validate, runner=runner, seed=seed + 1000,
                                           recheck=recheck,
                                           progress=lambda message: click.echo(message, err=True))
@@ -189,6 +250,8 @@ def latency_table(space, width, num_classes, input_size, threads, runs, warmup, 
         return
     if not out:
         raise ScarletError("give --out FILE to build a table, or --validate N --table FILE")
+    runner = make_runner(chosen_protocol(params), adb_serial, benchmark_binary, delegate,
+                         cpu_mask)
     built = latency.build_table(get_space(space, width=width, num_classes=num_classes,
                                           input_size=input_size),
                                 runner=runner, calibrate=calibrate, seed=seed,

@@ -22,6 +22,7 @@ def parse_size(text: str) -> int:
 
 
 class Size(click.ParamType):
+    """A count written as ``365M``, ``0.365G`` or ``365000000`` (converted to an int)."""
     name = "SIZE"
 
     def convert(self, value, param, ctx):
@@ -60,9 +61,11 @@ def build_problem(space, objectives, weights, max_madds, max_params, max_latency
 @click.option("--max-madds", type=Size(), default=None, help="Mult-add limit, e.g. 365M.")
 @click.option("--max-params", type=Size(), default=None, help="Parameter limit, e.g. 7M.")
 @click.option("--max-latency-ms", type=float, default=None,
-              help="Latency limit in ms (needs --latency-table).")
+              help="Latency limit in ms, as `scarlet-tf benchmark` reports it (fastest run "
+              "over fresh interpreters), predicted by --latency-table.")
 @click.option("--latency-table", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="Latency table JSON (scarlet-tf latency-table) of the supernet's space.")
+              help="Latency table JSON (scarlet-tf latency-table) of the supernet's space: "
+              "its latency_ms predicts benchmark's latency_ms.")
 @click.option("--objectives", default="accuracy,madds", show_default=True,
               help="Comma-separated: accuracy, madds, params (params:max to maximize), "
                    "latency_ms.")

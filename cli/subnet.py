@@ -38,12 +38,14 @@ def train_subnet(quiet, **settings):
 
 
 def supernet_option(command):
+    """The required ``--supernet`` option (an existing train-supernet directory)."""
     return click.option("--supernet", "supernet_dir", required=True,
                         type=click.Path(file_okay=False, exists=True),
                         help="A train-supernet output directory.")(command)
 
 
 def dataset_option(command):
+    """The ``--dataset`` option (default: the one the supernet was trained on)."""
     return click.option("--dataset", default=None,
                         help=f"{DATASET_HELP} [default: the supernet's]")(command)
 

@@ -3,6 +3,8 @@
 The binary (see ``mobile/README.md`` for where to get it) and the model are pushed to
 ``/data/local/tmp``, run with the requested threads, warm-up, runs and delegate, and
 removed again; the binary's timing lines are parsed into a :class:`~scarlet_tf.timing.Timing`.
+Each run is one fresh interpreter (one process): :func:`scarlet_tf.timing.measure` runs
+several and reports the fastest timed run, as on the host.
 The adb server port follows adb's own ``ANDROID_ADB_SERVER_PORT`` variable.
 """
 
@@ -17,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.timing import Timing
+from scarlet_tf.timing import Protocol, Timing
 
 REMOTE_DIR = "/data/local/tmp"
 DELEGATES = ("cpu", "xnnpack", "gpu", "nnapi")
@@ -25,35 +27,37 @@ _DELEGATE_FLAGS = {"cpu": ["--use_xnnpack=false"], "xnnpack": ["--use_xnnpack=tr
                    "gpu": ["--use_gpu=true"], "nnapi": ["--use_nnapi=true"]}
 _NUMBER = r"([0-9.]+(?:e[+-]?[0-9]+)?)"
 _STATS = re.compile(rf"count=(\d+) first={_NUMBER} curr={_NUMBER} min={_NUMBER} max={_NUMBER} "
-                    rf"avg={_NUMBER} std={_NUMBER}(?: p5={_NUMBER} median={_NUMBER} p95={_NUMBER})?")
+                    rf"avg={_NUMBER} std={_NUMBER}"
+                    rf"(?: p5={_NUMBER} median={_NUMBER} p95={_NUMBER})?")
 _SUMMARY = re.compile(rf"Inference timings in us: Init: {_NUMBER}, First inference: {_NUMBER}, "
                       rf"Warmup \(avg\): {_NUMBER}, Inference \(avg\): {_NUMBER}")
 
 
 @dataclass(frozen=True)
-class AdbRunner:
+class AdbRunner(Protocol):
     """Times TFLite files on an Android device with ``benchmark_model`` over adb.
 
     ``serial`` picks the device (None: the only one attached); ``binary`` is the host
     path of an Android ``benchmark_model``; ``cpu_mask`` (hex, e.g. ``f0``) pins the run to
     those cores with ``taskset`` (big cores); ``op_profiling`` adds per-op timings to the
-    binary's output.
+    binary's output. The :class:`~scarlet_tf.timing.Protocol` fields (keywords) set the
+    runs, threads and fresh interpreters.
     """
 
     binary: str
     serial: str | None = None
-    threads: int = 1
-    runs: int = 50
-    warmup: int = 10
     delegate: str = "xnnpack"
     cpu_mask: str | None = None
     op_profiling: bool = False
 
     def __post_init__(self):
+        super().__post_init__()
         if self.delegate not in DELEGATES:
-            raise ScarletError(f"unknown delegate {self.delegate!r}; allowed: {', '.join(DELEGATES)}")
+            raise ScarletError(f"unknown delegate {self.delegate!r}; allowed: "
+                               f"{', '.join(DELEGATES)}")
         if not Path(self.binary).is_file():
-            raise ScarletError(f"benchmark_model binary not found: {self.binary} (see mobile/README.md)")
+            raise ScarletError(f"benchmark_model binary not found: {self.binary} "
+                               f"(see mobile/README.md)")
 
     def command(self, remote_model: str) -> list[str]:
         """The device-side command line that times ``remote_model``."""
@@ -82,7 +86,7 @@ class AdbRunner:
         return parse_benchmark_output(output, self.threads, f"android:{serial}")
 
     def describe(self) -> dict:
-        return {"target": "android", "statistic": "min", **asdict(self)}
+        return {"target": "android", **asdict(self), **self.settings()}
 
 
 def adb_executable() -> str:
@@ -118,7 +122,8 @@ def device_serial(serial: str | None) -> str:
     if serial and serial not in devices:
         raise ScarletError(f"device {serial} not attached; attached: {', '.join(devices)}")
     if not serial and len(devices) > 1:
-        raise ScarletError(f"several devices attached ({', '.join(devices)}): pass a serial to --adb")
+        raise ScarletError(f"several devices attached ({', '.join(devices)}): pass a serial "
+                           f"to --adb")
     return serial or devices[0]
 
 

@@ -56,10 +56,12 @@ def write_json(path: Path, data) -> None:
 
 
 def read_json(path: Path, default=None):
+    """The JSON in ``path``, or ``default`` when there is no such file."""
     return json.loads(path.read_text()) if path.is_file() else default
 
 
 def package_versions() -> dict:
+    """Versions of the packages a run depends on, as recorded in its config."""
     return {"scarlet_tf": scarlet_tf.__version__, "tensorflow": tf.__version__,
             "keras": keras.__version__, "numpy": numpy.__version__,
             "python": platform.python_version()}

@@ -33,7 +33,7 @@ class Cost:
     params: int = 0
     se_scaling: int = 0  # SE pooling adds + rescaling multiplies, outside the convention
 
-    def __add__(self, other: "Cost") -> "Cost":
+    def __add__(self, other: Cost) -> Cost:
         return Cost(self.madds + other.madds, self.params + other.params,
                     self.se_scaling + other.se_scaling)
 
@@ -97,7 +97,8 @@ class ModelCosts:
     stem: Cost
     layers: tuple[Cost, ...]
     head: Cost
-    latency_ms: float | None = None  # predicted by a latency table, when one was given
+    # predicted by a latency table, when one was given: the latency `benchmark` reports
+    latency_ms: float | None = None
 
 
 def costs(arch, space: str | SearchSpace = "scarlet", latency_table=None,
@@ -106,9 +107,10 @@ def costs(arch, space: str | SearchSpace = "scarlet", latency_table=None,
     Architecture).
 
     ``latency_table``: a :class:`scarlet_tf.latency.LatencyTable` (or any object with its
-    ``predict(arch, space)``) or the path of one, of the same space; adds the predicted
-    latency in ms. ``space_kwargs`` (width, num_classes, input_size) go to
-    :func:`get_space`.
+    ``predict(arch, space)``) or the path of one, of the same space (ScarletError for a
+    table of another space, width, classes or input size); adds the predicted latency in
+    ms (the fastest run over fresh interpreters, as ``scarlet-tf benchmark`` reports it).
+    ``space_kwargs`` (width, num_classes, input_size) go to :func:`get_space`.
     """
     space = get_space(space, **space_kwargs)
     arch = resolve_arch(arch, space)

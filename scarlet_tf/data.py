@@ -28,8 +28,8 @@ import shutil
 import tarfile
 import tempfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -106,7 +106,8 @@ def load(dataset="digits", split="train", *, batch_size=64, image_size=32, augme
 
     ds = src.elements(split)
     if shuffle and not cached:
-        ds = ds.shuffle(max(1, min(n, src.shuffle_buffer)), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(max(1, min(n, src.shuffle_buffer)), seed=seed,
+                        reshuffle_each_iteration=True)
     ds = ds.map(lambda x, y: (_prepare(src.decode(x), image_size, native), tf.cast(y, tf.int32)),
                 num_parallel_calls=tf.data.AUTOTUNE)
     if cached:
@@ -162,7 +163,8 @@ def _augment(image, seed, size, crop_scale):
 
 def _source(dataset, search_fraction) -> _Source:
     if not isinstance(dataset, (str, os.PathLike)):
-        raise ScarletError(f"dataset must be a string or path, got {dataset!r}; allowed: {_ALLOWED}")
+        raise ScarletError(f"dataset must be a string or path, got {dataset!r}; "
+                           f"allowed: {_ALLOWED}")
     spec = os.fspath(dataset)
     if spec == "digits":
         return _digits_source(search_fraction)
@@ -216,7 +218,8 @@ def _folder_source(folder: Path, name, search_fraction) -> _Source:
     root = _find_root(folder)
     test_dir = next((root / s for s in ("test", "val") if (root / s).is_dir()), None)
     if test_dir is None:
-        raise ScarletError(f"dataset folder {root} has no test/ or val/ subfolder; expected {_LAYOUT}")
+        raise ScarletError(f"dataset folder {root} has no test/ or val/ subfolder; "
+                           f"expected {_LAYOUT}")
     classes = tuple(sorted(d.name for d in (root / "train").iterdir() if d.is_dir()))
     strays = sorted({d.name for d in test_dir.iterdir() if d.is_dir()} - set(classes))
     if strays:
@@ -224,14 +227,15 @@ def _folder_source(folder: Path, name, search_fraction) -> _Source:
                            "test classes must be a subset of the train/ class folders")
     train_files, train_labels = _list_images(root / "train", classes)
     if not len(train_files):
-        raise ScarletError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in {root / 'train'}/<class>/; "
-                           f"expected {_LAYOUT}")
+        raise ScarletError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in "
+                           f"{root / 'train'}/<class>/; expected {_LAYOUT}")
     keep, held = _holdout(train_labels, search_fraction, _SEARCH_SEED)
     files = {"train": (train_files[keep], train_labels[keep]),
              "search": (train_files[held], train_labels[held]),
              "test": _list_images(test_dir, classes)}
     native = int(_decode_file(train_files[0]).shape[0])
-    info = DatasetInfo(name, len(classes), classes, native, {k: len(v[1]) for k, v in files.items()})
+    sizes = {k: len(v[1]) for k, v in files.items()}
+    info = DatasetInfo(name, len(classes), classes, native, sizes)
     return _Source(info, lambda split: tf.data.Dataset.from_tensor_slices(files[split]),
                    _decode_file, len(train_files))
 
@@ -331,7 +335,8 @@ def _tfds_source(name, search_fraction) -> _Source:
     def elements(split):
         return builder.as_dataset(split=slices[split], as_supervised=True, shuffle_files=False)
 
-    native = builder.info.features[keys[0]].shape[0] or int(next(iter(elements("train")))[0].shape[0])
+    native = (builder.info.features[keys[0]].shape[0]
+              or int(next(iter(elements("train")))[0].shape[0]))
     classes = tuple(builder.info.features[keys[1]].names)
     info = DatasetInfo(name, len(classes), classes, native,
                        {"train": cut, "search": n - cut, "test": splits[test].num_examples})
@@ -359,4 +364,5 @@ def _check_args(split, batch_size, image_size, search_fraction, crop_scale):
     _check_fraction(search_fraction)
     if not (isinstance(crop_scale, (tuple, list)) and len(crop_scale) == 2
             and 0 < crop_scale[0] <= crop_scale[1] <= 1):
-        raise ScarletError(f"crop_scale must be (low, high) with 0 < low <= high <= 1, got {crop_scale!r}")
+        raise ScarletError("crop_scale must be (low, high) with 0 < low <= high <= 1, "
+                           f"got {crop_scale!r}")

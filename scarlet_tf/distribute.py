@@ -25,8 +25,8 @@ def make_strategy(replicas: int = 1) -> tf.distribute.Strategy:
     - Local GPUs: MirroredStrategy over all of them (``replicas`` is ignored).
     - CPU only and ``replicas > 1``: the CPU is split into ``replicas`` logical devices
       and MirroredStrategy runs over them (exercises the distributed code path); each op
-      then uses its replica's share of the cores (two replicas on two cores: a step at
-      batch 32 about 0.8 -> 0.6 s, measured; with all cores per op they contend).
+      then uses its replica's share of the cores (intra-op threads = usable cores /
+      ``replicas``), since with all cores per op the replicas contend.
     - Otherwise the default (single-device) strategy.
     """
     if replicas < 1:

@@ -23,7 +23,7 @@ from scarlet_tf.switching import fast_first_run
 
 def batch_norms(model) -> list[layers.BatchNormalization]:
     """Every BatchNormalization layer inside ``model`` (nested layers included)."""
-    return [l for l in nested_layers(model) if isinstance(l, layers.BatchNormalization)]
+    return [layer for layer in nested_layers(model) if isinstance(layer, layers.BatchNormalization)]
 
 
 class Evaluator:

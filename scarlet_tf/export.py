@@ -67,7 +67,8 @@ def to_tflite(model: keras.Model, *, quantize: str = "none", representative=None
     model's input and output int8 too (otherwise they stay float32).
     """
     if quantize not in QUANTIZATIONS:
-        raise ScarletError(f"unknown quantization {quantize!r}; allowed: {', '.join(QUANTIZATIONS)}")
+        raise ScarletError(f"unknown quantization {quantize!r}; "
+                           f"allowed: {', '.join(QUANTIZATIONS)}")
     if int8_io and quantize != "int8":
         raise ScarletError("int8 input/output needs --quantize int8")
     shape = (1, *model.input_shape[1:])
@@ -107,7 +108,8 @@ def op_counts(flatbuffer: bytes) -> dict[str, int]:
     counts = Counter()
     for s in range(model.SubgraphsLength()):
         graph = model.Subgraphs(s)
-        counts.update(names[graph.Operators(i).OpcodeIndex()] for i in range(graph.OperatorsLength()))
+        counts.update(names[graph.Operators(i).OpcodeIndex()]
+                      for i in range(graph.OperatorsLength()))
     return dict(counts.most_common())
 
 
@@ -255,7 +257,8 @@ def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
     centered (a constant shift of all logits changes no prediction); NaN for a constant row."""
     a, b = a - a.mean(-1, keepdims=True), b - b.mean(-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return float(np.mean((a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))))
+        norms = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
+        return float(np.mean((a * b).sum(-1) / norms))
 
 
 def real_images(dataset: str, split: str, count: int, image_size: int):
@@ -281,16 +284,15 @@ def export(model: keras.Model, out: str | os.PathLike, *, quantize: str = "none"
     The report holds ``metadata`` (e.g. arch, space, madds), the quantization, file size
     in bytes, op counts, the parity figures on ``parity_images`` images of ``data``'s test
     split (``calibration_images`` of its train split calibrate int8, and the BatchNorm
-    statistics of a ``random_init`` model, set in place) and the host latency in ms.
+    statistics of a ``random_init`` model, set in place) and the host latency
+    (:meth:`scarlet_tf.timing.Latency.to_dict`: ``latency_ms`` is the fastest run over
+    fresh interpreters, as ``scarlet-tf benchmark`` reports it).
     Raises ScarletError, writing nothing, when any check fails.
     """
     size = model.input_shape[1]
-    representative = None
-    if quantize == "int8" or random_init:
-        representative = real_images(data, "train", calibration_images, size)[0]
-    if random_init:
-        recalibrate_random_init(model, representative)
-    flatbuffer = to_tflite(model, quantize=quantize, representative=representative, int8_io=int8_io)
+    flatbuffer = convert(model, quantize=quantize, data=data,
+                         calibration_images=calibration_images, int8_io=int8_io,
+                         random_init=random_init)
     ops = op_counts(flatbuffer)
     problems = lowering_problems(model, ops)
     images, labels, classes = real_images(data, "test", parity_images, size)
@@ -302,9 +304,27 @@ def export(model: keras.Model, out: str | os.PathLike, *, quantize: str = "none"
     Path(out).write_bytes(flatbuffer)
     report = {**(metadata or {}), "quantize": quantize, "int8_io": int8_io,
               "input_shape": [1, size, size, 3], "size_bytes": len(flatbuffer), "ops": ops,
-              "parity": check.to_dict(), "latency": benchmark(out, threads=threads, runs=runs).to_dict()}
+              "parity": check.to_dict(),
+              "latency": benchmark(out, threads=threads, runs=runs).to_dict()}
     sidecar(out).write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def convert(model: keras.Model, *, quantize: str = "none", data: str = "digits",
+            calibration_images: int = 100, int8_io: bool = False,
+            random_init: bool = False) -> bytes:
+    """The TFLite flatbuffer :func:`export` writes for ``model``: ``calibration_images``
+    of ``data``'s train split calibrate int8 and, for a ``random_init`` model, set its
+    BatchNorm statistics first (in place). Latency tables convert the architectures they
+    time end to end with this too (as ``export-tflite --random-init``), so a table and
+    ``benchmark`` time the same model."""
+    representative = None
+    if quantize == "int8" or random_init:
+        representative = real_images(data, "train", calibration_images,
+                                     model.input_shape[1])[0]
+    if random_init:
+        recalibrate_random_init(model, representative)
+    return to_tflite(model, quantize=quantize, representative=representative, int8_io=int8_io)
 
 
 def recalibrate_random_init(model: keras.Model, images: np.ndarray) -> None:
@@ -335,7 +355,8 @@ def load_keras(path: str | os.PathLike) -> keras.Model:
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises ValueError, TypeError, zipfile errors, ...
-        raise ScarletError(f"cannot load {path} as a .keras model: {str(err).splitlines()[0]}") from None
+        first_line = str(err).splitlines()[0]
+        raise ScarletError(f"cannot load {path} as a .keras model: {first_line}") from None
 
 
 def model_for(arch: Architecture, space: SearchSpace, *, weights: str | os.PathLike | None = None,

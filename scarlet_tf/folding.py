@@ -39,6 +39,7 @@ def extract_subnet(supernet, arch, fold_stabilizers: bool = True, *, evaluator=N
       evaluator: an :class:`scarlet_tf.evaluation.Evaluator`; when given, the path's
         BatchNorm statistics are recalibrated first (the supernet's stored ones are
         restored afterwards). Otherwise the stored statistics are copied.
+      name: the Keras model's name (default ``"scarlet"``).
 
     Returns a ``keras.Model`` with the same structure :func:`scarlet_tf.build_model` makes.
     """

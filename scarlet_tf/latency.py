@@ -3,28 +3,28 @@
 A :class:`LatencyTable` holds the measured latency (ms) of the stem, the head and every
 (layer index, choice token) block of a search space, each timed as its own small TFLite
 model built from the same block classes as the real network; an identity skip costs 0 (a
-projection skip is a part of its own). Tables use
-the fastest of each model's timed runs over several fresh interpreters (:func:`fastest_ms`):
-on a CPU shared with other processes the median drifts with their load, the minimum
-stays put, and one interpreter instance can be slow as a whole. It predicts a whole
-architecture from the sum of its parts plus a correction for what the sum misses (a model's fixed
-overhead, each part's own invoke overhead, kernel sizes that run at another speed in a
-network than alone), fitted on a stratified set of architectures timed end to end:
+projection skip is a part of its own). Every model is timed with
+:func:`scarlet_tf.timing.measure`, the fastest run over fresh interpreters: the latency
+``scarlet-tf benchmark`` reports, and the table records the protocol's settings so
+``benchmark --table`` times with them. It predicts a whole architecture from the sum of
+its parts plus a correction for what the sum misses (a model's fixed overhead, each
+part's own invoke overhead, kernel sizes that run at another speed in a network than
+alone), fitted on a stratified set of architectures timed end to end:
 uniform draws alone all look alike, while a latency-limited search goes to the corners
 (all kernel 3, all kernel 7, many skips).
 
 Reading a table and predicting from it is light (no TensorFlow); building or validating
-one imports the TensorFlow-backed model and export modules when it starts. Timing itself
-is :mod:`scarlet_tf.timing`'s (host) or :mod:`scarlet_tf.android`'s (adb).
+one imports the TensorFlow-backed model and export modules when it starts. Whole
+architectures (calibration, validation) are converted as ``export-tflite --random-init``
+converts them (:func:`scarlet_tf.export.convert`). Timing itself is
+:mod:`scarlet_tf.timing`'s (host) or :mod:`scarlet_tf.android`'s (adb).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +32,17 @@ from pathlib import Path
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.space import (ALL_CHOICES, MBCONV_CHOICES, SKIP, Architecture, Choice,
-                              SearchSpace, get_space, resolve_arch)
-from scarlet_tf.timing import HostRunner, cpu_id, cpu_model
-
-ROUNDS = 3  # fresh interpreters per timed model at least (the fastest run counts) ...
-MAX_ROUNDS = 24  # ... and at most, until the model's timing took SECONDS of wall time
-SECONDS = 2.0
+from scarlet_tf.space import (
+    ALL_CHOICES,
+    MBCONV_CHOICES,
+    SKIP,
+    Architecture,
+    Choice,
+    SearchSpace,
+    get_space,
+    resolve_arch,
+)
+from scarlet_tf.timing import PROTOCOL_FIELDS, STATISTIC, HostRunner, cpu_id, cpu_model, measure
 
 
 @dataclass
@@ -73,7 +77,8 @@ class LatencyTable:
                 raise ScarletError(f"latency table has no entry for layer {index + 1} "
                                    f"{choice.token}")
             found["blocks"] += 1
-            found[group(choice)] = found.get(group(choice), 0.0) + self.blocks[(index, choice.token)]
+            key = group(choice)
+            found[key] = found.get(key, 0.0) + self.blocks[(index, choice.token)]
         return found
 
     def sum_ms(self, arch) -> float:
@@ -88,7 +93,8 @@ class LatencyTable:
         if self.correction is None:
             return self.sum_ms(arch)
         fit, found = self.correction, self.terms(arch)
-        return (self.stem_ms + self.head_ms + fit["intercept"] + fit["per_block"] * found.pop("blocks")
+        fixed = self.stem_ms + self.head_ms + fit["intercept"]
+        return (fixed + fit["per_block"] * found.pop("blocks")
                 + sum(fit["scale"].get(k, 1.0) * ms for k, ms in found.items()))
 
     def check_space(self, space: SearchSpace) -> None:
@@ -126,7 +132,35 @@ class LatencyTable:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
             raise ScarletError(f"cannot read latency table {path}: {err}") from None
         table.warn_other_host(path)
+        table.warn_unknown_statistic(path)
         return table
+
+    def warn_unknown_statistic(self, path) -> None:
+        """One warning when the table does not record its timing protocol (built by an
+        older scarlet-tf): which statistic its ms are is then unknown."""
+        missing = [k for k in PROTOCOL_FIELDS if k not in self.settings]
+        if self.settings.get("statistic") != STATISTIC or missing:
+            warnings.warn(f"latency table {path} does not record how it was timed (an older "
+                          f"table: no {', '.join(missing) or 'statistic'}); its statistic is "
+                          f"unknown and may not be the latency `scarlet-tf benchmark` reports:"
+                          f" build it again with `scarlet-tf latency-table`", stacklevel=1)
+
+    def protocol(self, explicit: dict, target: str = "host") -> dict:
+        """The :class:`~scarlet_tf.timing.Protocol` keywords that time a model as this
+        table was timed: ``explicit`` (what the user set) filled in with the table's
+        recorded settings. ScarletError when an explicit value or the ``target`` (``host``
+        or ``android``) differs from the table's: its prediction would be of another
+        quantity."""
+        if self.settings.get("target", target) != target:
+            raise ScarletError(f"the latency table was timed on {self.settings['target']}, "
+                               f"not {target}: time on the table's target")
+        recorded = {k: self.settings[k] for k in PROTOCOL_FIELDS if k in self.settings}
+        for key, value in explicit.items():
+            if key in recorded and recorded[key] != value:
+                raise ScarletError(f"the latency table was timed with --{key} {recorded[key]},"
+                                   f" not {value}: drop --{key} (the table's settings are the "
+                                   f"defaults) or build a table with --{key} {value}")
+        return {**explicit, **recorded}
 
     def warn_other_host(self, path) -> None:
         """Warn when a host table was timed on another CPU than this machine's (model name
@@ -139,7 +173,7 @@ class LatencyTable:
             theirs, ours = (", ".join(str(d[k]) for k in keys) for d in (self.settings, here))
             warnings.warn(f"latency table {path} was timed on {theirs}; this host is {ours}: "
                           f"its milliseconds may not hold here (build one here with "
-                          f"`scarlet-tf latency-table`)")
+                          f"`scarlet-tf latency-table`)", stacklevel=1)
 
 
 def group(choice: Choice) -> str:
@@ -185,42 +219,33 @@ def _write_tflite(model, path: Path) -> Path:
     return path
 
 
-def fastest_ms(paths, runner, rounds: int = ROUNDS, seconds: float = SECONDS,
-               max_rounds: int = MAX_ROUNDS) -> list[float]:
-    """Each TFLite file's fastest run (ms) over round-robin passes, each pass a fresh
-    interpreter: at least ``rounds`` passes, then more (up to ``max_rounds``) until the
-    model's timing took ``seconds`` of wall time in all. One interpreter instance can be
-    slow as a whole (a 1.1 ms model's fastest run ranged 1.10-1.32 ms over 20 instances,
-    an 11 ms one 10.9-15.2 ms), so fast models, whose passes are cheap, get many; a burst
-    of load on a shared CPU spoils at most one pass of a model."""
-    best, spent = [math.inf] * len(paths), [0.0] * len(paths)
-    for done in range(max_rounds):
-        for i, path in enumerate(paths):
-            if done < rounds or spent[i] < seconds:
-                start = time.perf_counter()
-                best[i] = min(best[i], runner.time(path).min_ms)
-                spent[i] += time.perf_counter() - start
-    return best
+def latencies_ms(paths, runner) -> list[float]:
+    """The latency (ms, :func:`scarlet_tf.timing.measure`) of each TFLite file."""
+    return [timed.latency_ms for timed in measure(paths, runner)]
 
 
 def measure_archs(archs, space: SearchSpace, runner=None, progress=None) -> list[float]:
-    """End-to-end latency (ms) of each architecture's float32 TFLite model (:func:`fastest_ms`);
+    """End-to-end latency (ms) of each architecture's float32 TFLite model, converted
+    and timed as ``export-tflite --random-init`` then ``benchmark`` do;
     ``progress(message)`` hears about each conversion."""
     report = progress or (lambda message: None)
     with tempfile.TemporaryDirectory() as folder:
         paths = convert_archs(archs, space, Path(folder), report)
         report(f"timing {len(paths)} architectures")
-        return fastest_ms(paths, runner or HostRunner())
+        return latencies_ms(paths, runner or HostRunner())
 
 
 def convert_archs(archs, space: SearchSpace, folder: Path, progress=None) -> list[Path]:
-    """Each architecture's float32 TFLite file in ``folder`` (``progress(message)`` hears
-    of each)."""
-    from scarlet_tf.models import build_model  # TensorFlow-backed (module docstring)
+    """Each architecture's float32 TFLite file in ``folder``, freshly initialized and
+    converted by :func:`scarlet_tf.export.convert` as ``export-tflite --random-init``
+    does (BatchNorm statistics set on digits images); ``progress(message)`` hears of each."""
+    # TensorFlow-backed (module docstring)
+    from scarlet_tf.export import convert, model_for
 
     paths = []
     for i, arch in enumerate(archs):
-        paths.append(_write_tflite(build_model(arch, space), folder / f"arch{i}.tflite"))
+        paths.append(folder / f"arch{i}.tflite")
+        paths[-1].write_bytes(convert(model_for(arch, space)[0], random_init=True))
         if progress:
             progress(f"converted architecture {i + 1}/{len(archs)}")
     return paths
@@ -240,7 +265,7 @@ def build_table(space: str | SearchSpace = "scarlet", *, runner=None, calibrate:
             paths[key] = _write_tflite(model, Path(folder) / f"part{len(paths)}.tflite")
             report(f"converted {key}")
         report(f"timing {len(paths)} parts")
-        parts = dict(zip(paths, fastest_ms(list(paths.values()), runner)))
+        parts = dict(zip(paths, latencies_ms(list(paths.values()), runner)))
     table = LatencyTable(space.describe(), runner.describe(), parts.pop("stem"),
                          parts.pop("head"), parts)
     archs = stratified_archs(space, calibrate, seed)
@@ -319,7 +344,9 @@ def validate(table: LatencyTable, count: int, *, runner=None, seed: int = 1000,
     build-time / now ms of the table's first ``recheck`` calibration architectures, timed
     again in the same passes (None without them). A shared host's speed shifts by several
     percent within minutes, so records then also carry ``adjusted_error``, the error with
-    that factor removed. ``progress(message)`` hears about each conversion."""
+    that factor removed. ``runner`` defaults to the host with the table's settings
+    (:meth:`LatencyTable.protocol`). ``progress(message)`` hears about each conversion."""
+    runner = runner or HostRunner(**table.protocol({}))
     space = get_space(**table.space)
     archs = stratified_archs(space, count, seed)
     again = table.calibration[:recheck]

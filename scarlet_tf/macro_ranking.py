@@ -147,8 +147,10 @@ def benchmark_report(rows: list[dict], sibling_rows: list[dict], *, resamples: i
         raise ScarletError(f"need at least 3 scored networks for a report, got {len(rows)}")
     truth = np.array([r["truth"] for r in rows])
     best = max(e.mean for e in bench.entries().values())
-    summary = lambda predicted, target=truth: ranking_summary(
-        predicted, target, best=best, resamples=resamples, seed=seed)
+
+    def summary(predicted, target=truth):
+        return ranking_summary(predicted, target, best=best, resamples=resamples, seed=seed)
+
     rankers = {name: summary([r[key] for r in rows]) for name, key in (
         ("supernet", "supernet"), ("depth", "depth"), ("flops", "flops"), ("params", "params"))}
     seeds = np.array([[r[f"seed{i}"] for i in range(3)] for r in rows])

@@ -46,6 +46,7 @@ def build_model(arch, space: str | SearchSpace = "scarlet", num_classes: int | N
         changes stride or channels is always a projection (``layerNN_skip_project``).
       zero_init_residual: start each residual block as the identity (projection
         BatchNorm gamma 0); helps training from scratch at small budgets.
+      name: the Keras model's name (default ``"scarlet"``).
 
     Returns a model mapping images ``[B, H, W, 3]`` (float, normalized to [-1, 1]) to
     logits ``[B, num_classes]``.
@@ -56,12 +57,12 @@ def build_model(arch, space: str | SearchSpace = "scarlet", num_classes: int | N
     inputs = keras.Input((space.input_size, space.input_size, 3), name="image")
     x = Stem(space).unroll(inputs)
     for layer, choice in zip(space.layers, arch.choices):
-        name = block_name(layer, choice)
+        prefix = block_name(layer, choice)
         if not choice.is_skip:
-            x = MBConv(layer, choice, name, zero_init_residual=zero_init_residual).unroll(x)
+            x = MBConv(layer, choice, prefix, zero_init_residual=zero_init_residual).unroll(x)
         elif layer.skip_projects:
-            x = Projection(layer, name).unroll(x)
+            x = Projection(layer, prefix).unroll(x)
         elif stabilizers:
-            x = stabilizer(layer.out_channels, f"{name}_stabilizer")(x)
+            x = stabilizer(layer.out_channels, f"{prefix}_stabilizer")(x)
     outputs = Head(space, dropout).unroll(x)
     return keras.Model(inputs, outputs, name=name or "scarlet")

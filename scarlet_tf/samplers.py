@@ -1,8 +1,8 @@
 """Path samplers for single-path supernet training (pure numpy, seeded, resumable).
 
 A path is one integer per searchable layer indexing that layer's ``choices``
-(:meth:`scarlet_tf.space.SearchSpace.encode`). A sampler returns, per training step, an int32 array ``[m, num_layers]`` of
-the ``m`` paths trained together in one step.
+(:meth:`scarlet_tf.space.SearchSpace.encode`). A sampler returns, per training step, an
+int32 array ``[m, num_layers]`` of the ``m`` paths trained together in one step.
 """
 
 from __future__ import annotations
@@ -90,4 +90,4 @@ def make_sampler(name: str, space: SearchSpace, seed: int = 0) -> Sampler:
 def count_choices(paths: np.ndarray, num_choices) -> list[np.ndarray]:
     """How often each choice of each layer appears in ``paths`` [m, L]: one int array
     [num_choices[l]] per layer."""
-    return [np.bincount(paths[:, l], minlength=n) for l, n in enumerate(num_choices)]
+    return [np.bincount(paths[:, i], minlength=n) for i, n in enumerate(num_choices)]

@@ -408,7 +408,7 @@ def get_space(name: str | SearchSpace = "scarlet", *, width: float | None = None
     resolution = math.ceil(input_size / family.stem_stride)
     in_ch = channels(family.sep_channels or family.stem_channels)
     layers = []
-    for index, (stage, first, out, stride) in enumerate(_stage_layout(family.stages)):
+    for index, (stage, _first, out, stride) in enumerate(_stage_layout(family.stages)):
         stride = family.first_stride if index == 0 else stride
         allowed = family.allowed(index)
         layer_choices = tuple(c for c in choice_set if c in allowed)

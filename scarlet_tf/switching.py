@@ -12,23 +12,18 @@ Every choice fills every role of its layer: roles a choice lacks point to *null*
 variables of the shapes the generic block needs, zeros that stay zero (the skip choice
 runs a one-channel null MBConv whose output, and so every gradient into it, is masked
 to zero; a choice without squeeze-excite gets a null gate, replaced by ones). So the
-block needs no ``cond`` but one small one for a learnable stabilizer, and updates need
-no switch at all. Measured (scarlet-cifar, width 1.0, fair step, one replica): with a
-``cond`` per layer around the MBConv and one around squeeze-excite (the gradient of a
-``cond`` rebuilds each branch as functions, 6.5 of 14.5 s of a profiled trace), tracing
-took 9.6 s and the first run 9.3 s; without, 2.7 s and 5.0 s.
+block needs no ``cond`` but one small one for a learnable stabilizer (the gradient of a
+``cond`` rebuilds each branch as functions), and updates need no switch at all.
 
 Gradients are taken with respect to the read tensors and applied through the same
 handles (see :mod:`scarlet_tf.optimizers`). Inside ``strategy.run`` a distributed
 variable's ``handle`` is the replica's own copy, so every replica reads and updates its
 own weights, as MirroredStrategy does for ordinary variables.
 
-Measured root cause of the design this replaces (``keras.ops.switch`` over 13 choice
-branches per layer): the gradient of a ``switch_case`` re-emits every branch with its
-intermediates as outputs plus a gradient function, tripling the graph (scarlet-cifar,
-4 choices per layer: forward 10.5k nodes, 2.1 s first run; with gradients 46k nodes,
-9.4 s, +1.6 GB; the masked optimizer's second switch another 11.5k), and
-MirroredStrategy copies it per replica.
+This replaces a ``keras.ops.switch`` over every choice branch per layer, whose gradient
+re-emits every branch with its intermediates and which MirroredStrategy copies per
+replica: a graph, trace time and memory in proportion to the whole space. The
+measurements before and after are in the design notes (``docs/design.md``).
 """
 
 from __future__ import annotations
@@ -78,9 +73,9 @@ def unnamed_variables():
 
     Eager TensorFlow caches one VarHandleOp kernel per attribute set, and a variable's
     full name is one of its attributes: with unique names every variable builds a new
-    kernel (~0.5 ms here, measured), several seconds for the supernet's thousands of
-    variables on each replica. Keras names and paths are unchanged, checkpoints follow
-    the object graph, and nothing reads the TensorFlow names."""
+    kernel, one per variable of the supernet's thousands on each replica. Keras names and
+    paths are unchanged, checkpoints follow the object graph, and nothing reads the
+    TensorFlow names."""
     def creator(next_creator, **kwargs):
         with tf.name_scope(""):
             return next_creator(**{**kwargs, "name": "v"})
@@ -93,7 +88,10 @@ def null_shapes(spec, hidden: int) -> dict:
     """{role: shape} of the null variables standing in for a choice's missing roles in
     layer ``spec``, with ``hidden`` expanded channels (1 for the skip choice)."""
     c_in, c_out = spec.in_channels, spec.out_channels
-    bn = lambda prefix, n: {f"{prefix}_{s}": (n,) for s in ("gamma", "beta", "mean", "var")}
+
+    def bn(prefix, n):
+        return {f"{prefix}_{s}": (n,) for s in ("gamma", "beta", "mean", "var")}
+
     return {"expand": (1, 1, c_in, hidden), **bn("expand", hidden), "dw": (1, 1, hidden, 1),
             **bn("dw", hidden), "project": (1, 1, hidden, c_out), **bn("project", c_out),
             "se_reduce": (1, 1, hidden, 1), "se_reduce_bias": (1,),
@@ -128,7 +126,8 @@ class LayerSwitch:
         self.used = sorted({role for option in roles for role in option})
         self.trainable = [role for role in self.used if not is_statistic(role)]
         self.nulls = {}  # shape -> a zero variable shared by every role of that shape
-        self.roles = [self._fill(option, choice) for option, choice in zip(roles, self.spec.choices)]
+        self.roles = [self._fill(option, choice)
+                      for option, choice in zip(roles, self.spec.choices)]
         self._tables = {}
 
     def _fill(self, roles: dict, choice) -> dict:
@@ -161,13 +160,17 @@ class LayerSwitch:
             handles[role] = next(row)
             if not is_statistic(role):
                 extra[role] = [next(row) for _ in range(count)]
-        flags = lambda flags: tf.gather(tf.constant(flags), index)
+
+        def flags(values):
+            return tf.gather(tf.constant(values), index)
+
         return Picked(flags(self.skip), flags(self.se), handles, extra)
 
     def _table(self, companions: dict, count: int):
         """The handles [options, columns] of this replica's copies (per role: the
-        variable, then its companions), built once, eagerly, and captured as one tensor:
-        capturing every variable's handle would cost ~23 ms per call for the full space.
+        variable, then its companions), built once, eagerly, and captured as one tensor
+        (capturing every variable's handle separately costs per call in proportion to the
+        whole space).
         A null variable is its own companion (zero gradients keep it and its slots 0)."""
         replica = _replica_index()
         first = self.roles[0][self.used[0]]
@@ -227,7 +230,10 @@ class LayerSwitch:
 
     def _mbconv(self, x, reads, picked, momentum):
         """The MBConv part (no residual add) of the picked choice's weights."""
-        norm = lambda y, prefix: _batch_norm(y, reads, picked.handles, prefix, momentum)
+
+        def norm(y, prefix):
+            return _batch_norm(y, reads, picked.handles, prefix, momentum)
+
         act = hard_swish if self.spec.activation == "hard_swish" else tf.nn.relu
         y = act(norm(_conv1x1(x, reads["expand"]), "expand"))
         stride = self.spec.stride
@@ -244,16 +250,15 @@ class LayerSwitch:
 
 
 def fast_first_run() -> None:
-    """Turn off Grappler's graph rewrites (process-wide): on the switched step they add
-    10-25 s to its first run and make later steps no faster (measured, scarlet-cifar at
-    width 1.0: first run 16.2 s -> 4.9 s, steady step 638 -> 578 ms)."""
+    """Turn off Grappler's graph rewrites (process-wide): on the switched step they
+    lengthen its first run several-fold and make later steps no faster."""
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 
 def constant(value):
     """``value`` as a float32 constant: a Python number (or tuple) becomes one constant
     per (graph, replica), shared by every use (a traced step needs the same few
-    constants hundreds of times: 1.8k of its 7k ops were constants); a tensor passes
+    constants hundreds of times, each otherwise its own op); a tensor passes
     through. The cache lives on the graph (it holds the graph's tensors, so a cache
     outside would keep every traced graph alive)."""
     if not isinstance(value, (int, float, tuple)) or tf.executing_eagerly():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from pathlib import Path
 
 import keras
@@ -20,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from scarlet_tf import data
+from scarlet_tf.budget import budget_report
 from scarlet_tf.checkpoints import (
     RunCheckpoint,
     prepare_run_dir,
@@ -174,12 +176,12 @@ def all_reduce(shared: list, per_layer: list[dict]):
 
 
 def add_to(handle, value) -> None:
-    """variable += value through a resource handle."""
+    """Variable += value through a resource handle."""
     tf.raw_ops.AssignAddVariableOp(resource=handle, value=value)
 
 
 def clear(handle) -> None:
-    """variable = 0 through a resource handle."""
+    """Variable = 0 through a resource handle."""
     tf.raw_ops.AssignVariableOp(resource=handle,
                                 value=tf.zeros_like(read_handle(handle, tf.float32)))
 
@@ -258,11 +260,21 @@ class RunLoop:
                                drop_remainder=True, seed=config.seed + self.step)
         batches = iter(self.trainer.strategy.experimental_distribute_dataset(dataset))
         model.stop_training = False
+        self._say_budget()
         self.callbacks.on_train_begin()
         logs = None
         while self.step < self.total_steps and not model.stop_training:
             logs = self._epoch(batches)
         self.callbacks.on_train_end(logs)
+
+    def _say_budget(self) -> None:
+        """The run's steps against those its choices need, and one warning line when they
+        are too few."""
+        line, warning = budget_report(self.total_steps, self.trainer.space,
+                                      self.trainer.sampler.paths_per_step)
+        self._say(line)
+        if warning and self.chief:
+            warnings.warn(warning, stacklevel=1)
 
     def _epoch(self, batches) -> dict | None:
         """Train the rest of the current epoch, or up to a step whose callbacks stop
@@ -327,7 +339,8 @@ class RunLoop:
         accuracy = float(correct) / (len(paths) * config.batch_size)
         if not math.isfinite(loss):
             return loss, accuracy, lr
-        self.counts = [c + n for c, n in zip(self.counts, count_choices(paths, trainer.space.num_choices))]
+        picked = count_choices(paths, trainer.space.num_choices)
+        self.counts = [c + n for c, n in zip(self.counts, picked)]
         self.step += 1
         if self.step % 10 == 0:
             self._log({"loss": loss, "accuracy": accuracy, "lr": lr}, self.step)

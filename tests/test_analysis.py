@@ -28,7 +28,6 @@ def test_layer_must_be_able_to_skip():
 
 def test_analyze_command(tiny_supernet_dir, tmp_path):
     from click.testing import CliRunner
-
     from scarlet_tf.cli.main import cli
 
     out = tmp_path / "analysis"

@@ -64,7 +64,8 @@ def test_truncated_newest_checkpoint_loads_the_previous_one(run):
 
 def test_resume_state_follows_the_checkpoint_it_loads(run):
     truncate(run, "ckpt-2")
-    checkpoint = RunCheckpoint(run, weights=weight_map(Supernet.from_settings(SupernetRun(run).settings)))
+    supernet = Supernet.from_settings(SupernetRun(run).settings)
+    checkpoint = RunCheckpoint(run, weights=weight_map(supernet))
     with pytest.warns(UserWarning, match="damaged checkpoint"):
         state = checkpoint.restore()
     assert state["checkpoint"] == "ckpt-1" and state["step"] == 1

@@ -68,11 +68,11 @@ def test_folded_subnet_matches_supernet_path(supernet, text):
     images = np.random.default_rng(2).normal(size=(4, 32, 32, 3)).astype("float32")
     folded = extract_subnet(supernet, arch, fold_stabilizers=True)
     plain = build_model(arch, supernet.space)
-    assert [l.name for l in folded.layers] == [l.name for l in plain.layers]
-    assert not any("stabilizer" in l.name for l in folded.layers)
+    assert [layer.name for layer in folded.layers] == [layer.name for layer in plain.layers]
+    assert not any("stabilizer" in layer.name for layer in folded.layers)
     assert logits_gap(supernet, folded, arch, images) <= 1e-4
     kept = extract_subnet(supernet, arch, fold_stabilizers=False)
-    assert sum("stabilizer" in l.name for l in kept.layers) == text.count("skip")
+    assert sum("stabilizer" in layer.name for layer in kept.layers) == text.count("skip")
     assert logits_gap(supernet, kept, arch, images) <= 1e-5
 
 
@@ -88,7 +88,7 @@ def test_ill_conditioned_stabilizer_is_kept_with_a_warning(supernet):
         arch = Architecture.parse(ARCHS[0])  # layer 8 skips, residual layer 9 needs M^-1
         with pytest.warns(UserWarning, match="before layer 9 are too ill-conditioned"):
             model = extract_subnet(supernet, arch, fold_stabilizers=True)
-        assert any("stabilizer" in l.name for l in model.layers)
+        assert any("stabilizer" in layer.name for layer in model.layers)
         images = np.random.default_rng(3).normal(size=(2, 32, 32, 3)).astype("float32")
         assert logits_gap(supernet, model, arch, images) <= 1e-5
         with warnings.catch_warnings():
@@ -166,6 +166,7 @@ def test_eval_command_json(tiny_supernet_dir):
     record = json.loads(result.stdout)
     assert record["arch"] == str(arch) and 0 <= record["accuracy"] <= 1
     assert record["madds"] > 0 and record["loss"] > 0
-    bad = subprocess.run([sys.executable, "-m", "scarlet_tf.cli.main", "eval", "scarlet-a", "--supernet",
-                          str(tiny_supernet_dir)], capture_output=True, text=True, timeout=600)
+    bad = subprocess.run([sys.executable, "-m", "scarlet_tf.cli.main", "eval", "scarlet-a",
+                          "--supernet", str(tiny_supernet_dir)],
+                         capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "is not a choice of this space" in bad.stderr

@@ -57,18 +57,25 @@ def test_params_and_graph_madds_equal_on_random_archs(space, width, chunk):
 
 def test_skip_layers_add_no_layer_and_names_tell_place():
     arch = Architecture.parse("scarlet-c")
-    names = [l.name for l in build_model(arch, "scarlet-cifar").layers]
+    names = [layer.name for layer in build_model(arch, "scarlet-cifar").layers]
     assert "layer07_e6k7se_expand" in names and "layer07_e6k7se_se_reduce" in names
     assert not any(n.startswith(("layer04", "layer05", "layer16")) for n in names)
-    stabilized = [l.name for l in build_model(arch, "scarlet-cifar", stabilizers=True).layers]
+    stabilized = [layer.name
+                  for layer in build_model(arch, "scarlet-cifar", stabilizers=True).layers]
     assert "layer04_skip_stabilizer" in stabilized
+
+
+def test_model_name_is_the_one_given():
+    """``name`` names the model (not the last block's layer prefix)."""
+    assert build_model("scarlet-c", "scarlet-cifar", width=0.25).name == "scarlet"
+    assert build_model("scarlet-c", "scarlet-cifar", width=0.25, name="mine").name == "mine"
 
 
 def test_forward_shapes_classes_and_dropout():
     model = build_model("scarlet-b", "scarlet-cifar", num_classes=7, dropout=0.2, width=0.5)
     logits = model(np.zeros((2, 32, 32, 3), "float32"), training=False)
     assert logits.shape == (2, 7)
-    assert any(isinstance(l, layers.Dropout) for l in model.layers)
+    assert any(isinstance(layer, layers.Dropout) for layer in model.layers)
     big = build_model("scarlet-a", input_shape=(160, 160, 3))
     assert big.output_shape == (None, 1000)
     assert costs("scarlet-a", input_size=160).madds == graph_madds(big)
@@ -87,18 +94,20 @@ def test_space_object_with_build_options_is_refused():
 
 def test_residual_adds_exactly_where_stride_one_and_channels_kept():
     arch = Architecture.parse("scarlet-a")
-    adds = {l.name[:7] for l in build_model(arch, "scarlet-cifar").layers
-            if isinstance(l, layers.Add)}
-    expected = {l.name for l in get_space("scarlet-cifar").layers if l.residual}
+    adds = {layer.name[:7] for layer in build_model(arch, "scarlet-cifar").layers
+            if isinstance(layer, layers.Add)}
+    expected = {layer.name for layer in get_space("scarlet-cifar").layers if layer.residual}
     assert adds == expected and len(expected) == 13
 
 
 def test_costs_take_a_latency_table_or_its_path(tmp_path):
     from scarlet_tf.latency import LatencyTable
+    from scarlet_tf.timing import Protocol
 
     space = get_space("scarlet-cifar", width=0.25, choices="e3k3,skip")
     blocks = {(layer.index, "e3k3"): 0.1 * (layer.index + 1) for layer in space.layers}
-    table = LatencyTable(space.describe(), {"target": "adb"}, 1.0, 2.0, blocks)
+    settings = {"target": "android", **Protocol().settings()}  # a table that loads quietly
+    table = LatencyTable(space.describe(), settings, 1.0, 2.0, blocks)
     table.save(tmp_path / "lut.json")
     arch = space.sample(0)
     expected = 3.0 + sum(ms for (i, _), ms in blocks.items() if not arch.choices[i].is_skip)

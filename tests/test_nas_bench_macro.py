@@ -166,3 +166,17 @@ def test_rank_refuses_a_supernet_of_another_space(tiny_supernet_dir, tmp_path):
                      "--out", str(tmp_path / "r"))
     assert result.returncode == 2
     assert result.stderr.strip().endswith("needs one trained with --space nas-bench-macro")
+
+
+def test_export_tflite_converts_a_benchmark_code_with_its_projection_skip(tmp_path):
+    out = tmp_path / "code.tflite"
+    result = subprocess.run(["scarlet-tf", "export-tflite", "02012100", "--space", SPACE,
+                             "--random-init", "--parity-images", "16", "--out", str(out),
+                             "--json"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    entry = nas_bench_macro.entries()["02012100"]
+    assert (report["madds"], report["params"]) == (entry.flops, entry.params)
+    assert report["parity"]["cosine"] > 0.999
+    # float32 weights (BatchNorm folded into the convolutions: a little fewer)
+    assert 0.95 * 4 * entry.params < out.stat().st_size < 1.2 * 4 * entry.params

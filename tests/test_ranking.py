@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-
 import pytest
 
 from scarlet_tf import ScarletError, get_space
@@ -107,17 +106,18 @@ def test_tau_difference_separates_a_good_ranker_from_a_poor_one():
 
 
 def test_study_report_ranks_supernets_baselines_and_the_seed_ceiling(tmp_path):
-    """bench/ranking_report.py on synthetic numbers: a supernet that orders the truth
-    exactly gets tau 1, one that reverses it -1; mult-adds (here equal to the truth's
-    order) is a baseline row; the second seed gives the ceiling."""
+    """studies/ranking_study/ranking_report.py on synthetic numbers: a supernet that
+    orders the truth exactly gets tau 1, one that reverses it -1; mult-adds (here equal to
+    the truth's order) is a baseline row; the second seed gives the ceiling."""
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "studies" / "ranking_study"))
     from ranking_report import write_report
 
     archs = [{"arch": f"a{i}", "madds": str(10 + i), "params": str(100 - i)} for i in range(8)]
-    truth = [{"arch": f"a{i}", "seed": seed, "test_accuracy": 0.4 + 0.01 * i + 0.001 * seed * (i % 2)}
+    truth = [{"arch": f"a{i}", "seed": seed,
+              "test_accuracy": 0.4 + 0.01 * i + 0.001 * seed * (i % 2)}
              for i in range(8) for seed in (0, 1)]
     with open(tmp_path / "scores.csv", "w") as f:
         f.write("variant,arch,accuracy,loss,seconds\n")
@@ -128,7 +128,8 @@ def test_study_report_ranks_supernets_baselines_and_the_seed_ceiling(tmp_path):
     assert summary["supernets"]["none"]["all"]["kendall_tau"] == pytest.approx(-1.0)
     assert summary["baselines"]["madds"]["kendall_tau"] == pytest.approx(1.0)
     assert summary["baselines"]["params"]["kendall_tau"] == pytest.approx(-1.0)
-    assert summary["ceiling"]["n"] == 8 and summary["differences"]["learnable - none"]["difference"] > 1.5
+    assert summary["ceiling"]["n"] == 8
+    assert summary["differences"]["learnable - none"]["difference"] > 1.5
     table = (tmp_path / "table.md").read_text()
     assert "| madds alone (no supernet) | 8 | 1.000" in table and "(ceiling) | 8 |" in table
     assert (tmp_path / "scatter.png").stat().st_size > 1000

@@ -11,11 +11,11 @@ from scarlet_tf.space import NAMED, SKIPPABLE, make_divisible
 def test_scarlet_space_matches_paper_table():
     space = get_space("scarlet")
     assert len(space.layers) == 19
-    assert [l.out_channels for l in space.layers] == [32] * 2 + [40] * 4 + [80] * 4 + \
+    assert [layer.out_channels for layer in space.layers] == [32] * 2 + [40] * 4 + [80] * 4 + \
         [96] * 4 + [192] * 4 + [320]
-    assert [l.resolution for l in space.layers][::4] == [112, 28, 14, 14, 7]
+    assert [layer.resolution for layer in space.layers][::4] == [112, 28, 14, 14, 7]
     assert space.head_resolution == 7 and space.stem_stride == 2
-    assert sum(l.can_skip for l in space.layers) == 13
+    assert sum(layer.can_skip for layer in space.layers) == 13
     assert space.num_choices.count(13) == 13 and space.num_choices.count(12) == 6
     assert space.size == 12 ** 6 * 13 ** 13
 
@@ -36,7 +36,7 @@ def test_skip_only_where_stride_one_and_channels_kept():
 def test_width_multiplier_rounds_to_multiples_of_8(width, expected):
     space = get_space("scarlet", width=width)
     assert [space.layers[i].out_channels for i in (0, 2, 6, 10)] == expected
-    assert all(l.out_channels % 8 == 0 for l in space.layers)
+    assert all(layer.out_channels % 8 == 0 for layer in space.layers)
     assert make_divisible(7.9) == 8 and make_divisible(100) == 104
 
 

@@ -51,11 +51,14 @@ def test_one_trace_no_drift_and_only_sampled_choice_runs(optimizer, tmp_path):
     rng = np.random.default_rng(0)
     images = tf.constant(rng.normal(size=(8, 32, 32, 3)), tf.float32)
     labels = tf.constant(rng.integers(10, size=8), tf.int32)
-    step = lambda path: trainer.step(images, labels, np.array([path], np.int32), 0.1)
+
+    def step(path):
+        return trainer.step(images, labels, np.array([path], np.int32), 0.1)
+
     for seed in range(6):  # give many choices momentum first
         step(space.encode(space.sample(seed)))
     path = space.encode(space.sample(11))
-    watched = [(l, c) for l in (1, 2, 7, 12) for c in range(space.num_choices[l])]
+    watched = [(i, c) for i in (1, 2, 7, 12) for c in range(space.num_choices[i])]
     before = {key: choice_state(trainer, *key) for key in watched}
     shared = snapshot(trainer.supernet.stem.weights + trainer.supernet.head.weights)
     step(path)
@@ -78,8 +81,8 @@ def test_fair_step_trains_every_choice_with_few_traces(tmp_path):
     trainer = make_trainer("sgd", tmp_path, sampler="fair")
     images = tf.random.normal((8, 32, 32, 3))
     labels = tf.constant(np.arange(8) % 10, tf.int32)
-    before = {(l, c): choice_state(trainer, l, c)
-              for l in range(19) for c in range(trainer.space.num_choices[l])}
+    before = {(i, c): choice_state(trainer, i, c)
+              for i in range(19) for c in range(trainer.space.num_choices[i])}
     trainer.step(images, labels, trainer.sampler.sample(), 0.1)
     traces = trainer.traces
     trainer.step(images, labels, trainer.sampler.sample(), 0.1)
@@ -91,8 +94,8 @@ def test_fair_step_trains_every_choice_with_few_traces(tmp_path):
 
 def test_fair_step_moves_stem_and_head_by_the_mean_of_its_paths(tmp_path):
     """The stem and head take one Nesterov SGD step on the mean of the 13 paths'
-    gradients (their sum stepped them 13x further than the choices and diverged on
-    digits at lr 0.04: loss 8.9, then 45.6)."""
+    gradients, not their sum (which would step them 13x further than the choices; see
+    docs/design.md)."""
     import tensorflow as tf
 
     trainer = make_trainer("sgd", tmp_path, sampler="fair")
@@ -200,7 +203,8 @@ def test_resume_after_kill_and_refuse_changed_config(tmp_path):
     process.wait()
     killed_at = json.loads((out / "state.json").read_text())["step"]
     assert 2 <= killed_at < 10
-    resumed = subprocess.run(cli(*args), cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+    resumed = subprocess.run(cli(*args), cwd=ROOT, capture_output=True, text=True, check=False,
+                             timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming {out} at step {killed_at}" in resumed.stdout
     state = json.loads((out / "state.json").read_text())
@@ -289,8 +293,11 @@ def test_switched_path_equals_the_chosen_layers_chained():
     indices = supernet.space.encode(supernet.space.sample(5))
     images = tf.random.uniform([8, 32, 32, 3], -1, 1)
     labels = tf.constant(np.arange(8) % 10)
-    loss_of = lambda logits: tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
-        labels, logits, from_logits=True))
+
+    def loss_of(logits):
+        return tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+            labels, logits, from_logits=True))
+
 
     @tf.function(autograph=False)
     def switched():

@@ -4,11 +4,11 @@ type, the forest's predictions and screening, and a search that it makes better.
 import keras_tuner as kt
 import numpy as np
 import pytest
+from test_pareto_oracle import OBJECTIVES, every_type_space, search_functions
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.search import ParetoOracle, hypervolume, surrogate
 from scarlet_tf.search.genome import Genome
-from test_pareto_oracle import OBJECTIVES, every_type_space, search_functions
 
 
 def test_encoder_maps_every_type_and_inactive_values():

@@ -62,7 +62,7 @@ def vector(metrics: dict, objectives) -> list[float]:
 
 
 def vectors(trials, objectives) -> np.ndarray:
-    """float ``[N, M]``: the objectives of ``trials``, all to minimize."""
+    """Float ``[N, M]``: the objectives of ``trials``, all to minimize."""
     objectives = objectives_of(objectives)
     return np.array([vector(trial_metrics(t), objectives) for t in trials],
                     float).reshape(len(trials), len(objectives))

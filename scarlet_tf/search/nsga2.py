@@ -23,7 +23,7 @@ import numpy as np
 
 
 def domination_matrix(F, violation=None) -> np.ndarray:
-    """bool ``[N, N]``: entry ``[i, j]`` is True when ``i`` constraint-dominates ``j``."""
+    """Bool ``[N, N]``: entry ``[i, j]`` is True when ``i`` constraint-dominates ``j``."""
     F = np.asarray(F, float)
     v = np.zeros(len(F)) if violation is None else np.asarray(violation, float)
     pareto = (F[:, None] <= F[None]).all(-1) & (F[:, None] < F[None]).any(-1)
@@ -50,7 +50,7 @@ def non_dominated_sort(F, violation=None) -> list[np.ndarray]:
 
 
 def crowding_distance(F, weights=None) -> np.ndarray:
-    """float ``[N]``: (weighted) crowding distance of the members of one front."""
+    """Float ``[N]``: (weighted) crowding distance of the members of one front."""
     F = np.asarray(F, float)
     n, m = F.shape
     w = np.ones(m) if weights is None else np.asarray(weights, float)

@@ -1,9 +1,10 @@
 """The search problem: a space, objectives, constraints and analytic costs (no Keras).
 
-Costs are analytic (mult-adds and params from the cost model, latency from a latency
-table), so feasibility is known before a candidate is evaluated: every candidate the
-search proposes is repaired into the feasible region first (:meth:`SearchProblem.repair`)
-and none that stays infeasible is ever evaluated.
+Costs are analytic (mult-adds and params from the cost model, ``latency_ms`` from a
+latency table: its prediction of the latency ``scarlet-tf benchmark`` reports, the
+fastest run over fresh interpreters), so feasibility is known before a candidate is
+evaluated: every candidate the search proposes is repaired into the feasible region first
+(:meth:`SearchProblem.repair`) and none that stays infeasible is ever evaluated.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scarlet_tf.cost_model import head_cost, choice_cost, stem_cost
+from scarlet_tf.cost_model import choice_cost, head_cost, stem_cost
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.search import nsga2
 from scarlet_tf.space import Architecture, SearchSpace
@@ -202,13 +203,13 @@ class SearchProblem:
         return {layer.name: c.token for layer, c in zip(self.space.layers, arch.choices)}
 
     def vectors(self, metrics: list[dict]) -> np.ndarray:
-        """float ``[N, M]``: objectives of evaluated candidates, all to minimize."""
+        """Float ``[N, M]``: objectives of evaluated candidates, all to minimize."""
         sign = np.array([-1.0 if o.direction == "max" else 1.0 for o in self.objectives])
         return np.array([[m[o.name] for o in self.objectives] for m in metrics],
                         float).reshape(-1, len(sign)) * sign
 
     def normalized(self, metrics: list[dict]) -> np.ndarray:
-        """float ``[N, M]`` in [0, 1] per objective (0 ideal, 1 worst) for hypervolumes.
+        """Float ``[N, M]`` in [0, 1] per objective (0 ideal, 1 worst) for hypervolumes.
 
         Accuracy spans [1, 0]; a cost spans the space's smallest value to its limit (or
         the largest value when unconstrained); ``params:max`` the other way round.

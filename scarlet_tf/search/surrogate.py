@@ -41,7 +41,7 @@ class Encoder:
                         if k in (NUMERIC, CATEGORICAL)]
 
     def __call__(self, candidates) -> np.ndarray:
-        """float ``[N, D]`` for ``N`` candidates."""
+        """Float ``[N, D]`` for ``N`` candidates."""
         return np.array([np.concatenate([self._encode(hp, k, values) for hp, k in
                                          self.columns] or [np.zeros(0)])
                          for values in candidates], float).reshape(len(candidates), -1)

@@ -51,6 +51,7 @@ class StopAtEpoch(keras.callbacks.Callback):
 
 
 def epochs_done(run: Path) -> int:
+    """Epochs the run in ``run`` has finished (0 before its first)."""
     history = run / "history.json"
     return len(json.loads(history.read_text())) if history.is_file() else 0
 
@@ -66,6 +67,8 @@ def train(variant: str, budget: int, runs: Path) -> None:
 
 
 def rank(variant: str, budget: int, runs: Path, out: Path) -> None:
+    """Rank ``variant``'s supernet as it stands with the installed CLI (resumes; skipped
+    when its rank.json exists)."""
     folder = out / f"{variant}-e{budget}"
     if (folder / "rank.json").is_file():
         return
@@ -74,6 +77,7 @@ def rank(variant: str, budget: int, runs: Path, out: Path) -> None:
 
 
 def run_all(runs: Path, out: Path) -> None:
+    """Each budget in turn: train each variant to it (a subprocess), rank, report."""
     for budget in BUDGETS:
         for variant in VARIANTS:
             if epochs_done(runs / variant) < budget and not (out / f"{variant}-e{budget}"
@@ -117,7 +121,10 @@ def report(out: Path) -> None:
 
 
 def table_row(name: str, ranking: dict, s: dict) -> str:
-    fmt = lambda v: "n/a" if v is None else f"{v:.3f}"
+    """One markdown row of ranker ``s``'s figures in ``ranking``."""
+    def fmt(v):
+        return "n/a" if v is None else f"{v:.3f}"
+
     return (f"| {name} | {ranking['epochs']} | {ranking['networks']} | {fmt(s['kendall_tau'])} "
             f"[{fmt(s['kendall_tau_ci'][0])}, {fmt(s['kendall_tau_ci'][1])}] | "
             f"{fmt(s['spearman_rho'])} [{fmt(s['spearman_rho_ci'][0])}, "
@@ -134,12 +141,15 @@ def tau_difference(out: Path, budget: int) -> dict:
     scores = {v: {r["code"]: r for r in read_rows(out / f"{v}-e{budget}" / "scores.csv")}
               for v in VARIANTS}
     codes = sorted(set(scores["none"]) & set(scores["learnable"]))
-    column = lambda v, key: [float(scores[v][c][key]) for c in codes]
+    def column(v, key):
+        return [float(scores[v][c][key]) for c in codes]
+
     return bootstrap_tau_difference(column("none", "supernet"), column("learnable", "supernet"),
                                     column("none", "truth"), resamples=1000)
 
 
 def main() -> None:
+    """Command line: everything, or only the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nas_bench_macro")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "nas_bench_macro")

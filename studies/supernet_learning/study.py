@@ -7,7 +7,7 @@ sampled paths per quarter of the run. Runs differ in the choice set (one fixed p
 MBConv choices, four with skip, all 13), the learning rate and the sampler. Resumable:
 finished runs are read back from their run directories.
 
-    python bench/supernet_learning.py --runs /tmp/learning --out results/ranking_study
+    python studies/supernet_learning/study.py --runs /tmp/learning --out results/supernet_learning
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from pathlib import Path
 from scarlet_tf.space import ALL_CHOICES, parse_choice_set
 from scarlet_tf.training import SupernetConfig, train_supernet
 
-ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"
+ROOT = Path(__file__).resolve().parents[2]  # studies/<study>/study.py -> the repository
+ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 FOUR = "e3k3,e6k5se,e3k7,skip"
 RUNS = {  # name: (choices, lr, sampler); None = all 13 choices
     "one-path": ("e3k3", 0.1, "uniform"),
@@ -50,9 +51,11 @@ def run(runs: Path, name: str, paths: int, width: float) -> dict:
 
 
 def main():
+    """Train (or read back) every asked run and write their curves."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="runs/supernet_learning", help="run directories")
-    parser.add_argument("--out", default="results/ranking_study", help="where learning.json goes")
+    parser.add_argument("--out", default="results/supernet_learning",
+                        help="where learning.json goes")
     parser.add_argument("--paths", type=int, default=400, help="sampled paths per run")
     parser.add_argument("--width", type=float, default=0.5)
     parser.add_argument("--only", default=",".join(RUNS), help="comma-separated run names")

@@ -24,8 +24,8 @@ before its scores were written starts over. Several drivers may share the truth 
 (e.g. one per core, each under ``taskset``): each stand-alone run is claimed by one
 driver (a ``.claim`` file beside its directory), so drivers take the next unclaimed run:
 
-    python bench/ranking_study.py --out results/ranking_study --runs runs/ranking_study
-    taskset -c 1 python bench/ranking_study.py --only truth,report   # a second driver
+    python studies/ranking_study/study.py --out results/ranking_study --runs runs/ranking_study
+    taskset -c 1 python studies/ranking_study/study.py --only truth,report   # a second driver
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ import numpy as np
 from scarlet_tf.cost_model import costs
 from scarlet_tf.space import SKIP, Architecture, get_space
 
-ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"
+ROOT = Path(__file__).resolve().parents[2]  # studies/<study>/study.py -> the repository
+ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 
 # The study's settings: every supernet and every stand-alone model uses these.
 SPACE = dict(space="scarlet-cifar", width=0.5, choices="e3k3,e6k3,e3k7,e6k5se,skip")
@@ -65,6 +66,7 @@ PIECES = ("supernets", "scores", "analysis", "truth", "report")
 
 
 def log(message: str) -> None:
+    """Print ``message`` with the time of day."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
@@ -84,19 +86,21 @@ def options(settings: dict) -> list[str]:
 
 # 1. architectures -----------------------------------------------------------------------
 
-def stratified_archs(seed: int = 0, pool: int = 4000) -> list[dict]:
+def archs_by_skips_and_madds(seed: int = 0, pool: int = 4000) -> list[dict]:
     """``PER_CELL`` architectures from each (skip bucket, mult-add bin) cell.
 
     A pool of random architectures of the study's space (each with its own skip
     probability, so skip-heavy ones are common) is split by skip bucket, then by mult-add
     quantile bin within the bucket; each cell contributes architectures evenly spaced in
     mult-adds across its bin. Returns rows {arch, madds (M), params (M), skips, stratum}.
+    (The latency tables' :func:`scarlet_tf.latency.stratified_archs` draws other strata:
+    kernel sizes and skip rates, for timing.)
     """
     space = get_space(SPACE["space"], width=SPACE["width"], choices=SPACE["choices"])
     rng = np.random.default_rng(seed)
     rows = {}
     for _ in range(pool):
-        arch = _random_arch(space, rng, skip_probability=rng.uniform(0, 0.7))
+        arch = _skip_biased_arch(space, rng, skip_probability=rng.uniform(0, 0.7))
         cost = costs(arch, space)
         rows[str(arch)] = {"arch": str(arch), "madds": round(cost.madds / 1e6, 3),
                            "params": round(cost.params / 1e6, 4),
@@ -112,7 +116,7 @@ def stratified_archs(seed: int = 0, pool: int = 4000) -> list[dict]:
     return chosen
 
 
-def _random_arch(space, rng, skip_probability: float) -> Architecture:
+def _skip_biased_arch(space, rng, skip_probability: float) -> Architecture:
     """Each layer: skip with ``skip_probability`` where it can, else a uniform MBConv choice."""
     choices = []
     for layer in space.layers:
@@ -124,6 +128,7 @@ def _random_arch(space, rng, skip_probability: float) -> Architecture:
 
 
 def read_csv(path: Path) -> list[dict]:
+    """The rows of a CSV file as dicts."""
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
@@ -139,9 +144,10 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def archs(results: Path) -> list[dict]:
+    """The study's architectures: read from ``archs.csv``, drawn and written once."""
     path = results / "archs.csv"
     if not path.exists():
-        write_csv(path, stratified_archs())
+        write_csv(path, archs_by_skips_and_madds())
         log(f"wrote {path}")
     return read_csv(path)
 
@@ -149,10 +155,12 @@ def archs(results: Path) -> list[dict]:
 # 2. supernets ---------------------------------------------------------------------------
 
 def supernet_dir(runs: Path, variant: str) -> Path:
+    """The run directory of ``variant``'s supernet."""
     return runs / f"supernet-{variant}"
 
 
 def supernet_done(directory: Path) -> bool:
+    """Whether a supernet run has finished all its epochs."""
     history = directory / "history.json"
     return history.exists() and len(json.loads(history.read_text())) >= SUPERNET["epochs"]
 
@@ -162,13 +170,15 @@ def supernet_needed(results: Path, variant: str, arch_rows) -> bool:
     Its numbers are committed under ``results``, its weights are not (CIFAR-10-derived),
     so a finished variant is not retrained in a fresh checkout."""
     path = results / "scores.csv"
-    scored = {r["arch"] for r in read_csv(path) if r["variant"] == variant} if path.exists() else set()
+    rows = read_csv(path) if path.exists() else []
+    scored = {r["arch"] for r in rows if r["variant"] == variant}
     analyzed = all((results / "analysis" / variant / f"layer{n:02d}.json").exists()
                    for n in ANALYZED_LAYERS)
     return not (analyzed and {a["arch"] for a in arch_rows} <= scored)
 
 
 def train_supernet(runs: Path, results: Path, variant: str, arch_rows) -> None:
+    """Train ``variant``'s supernet if its numbers still need it; keep its curve."""
     directory = supernet_dir(runs, variant)
     if not supernet_done(directory) and supernet_needed(results, variant, arch_rows):
         _train_supernet(directory, variant)
@@ -215,6 +225,7 @@ def score_all(runs: Path, results: Path, variants, arch_rows) -> None:
 # 4. feature similarity ------------------------------------------------------------------
 
 def analyze_all(runs: Path, results: Path, variants) -> None:
+    """Feature similarity of the choices at the analyzed layers, per finished supernet."""
     for variant in variants:
         directory = supernet_dir(runs, variant)
         if not supernet_done(directory):
@@ -230,6 +241,7 @@ def analyze_all(runs: Path, results: Path, variants) -> None:
 # 5. stand-alone truth -------------------------------------------------------------------
 
 def truth_dir(runs: Path, index: int, seed: int) -> Path:
+    """The run directory of one stand-alone training."""
     return runs / "truth" / f"a{index:02d}-seed{seed}"
 
 
@@ -262,7 +274,8 @@ def claim(path: Path) -> bool:
     if path.exists():
         owner = path.read_text().strip()
         cmdline = Path(f"/proc/{owner}/cmdline")
-        if owner != str(os.getpid()) and cmdline.exists() and b"ranking_study" in cmdline.read_bytes():
+        live = cmdline.exists() and b"ranking_study" in cmdline.read_bytes()
+        if owner != str(os.getpid()) and live:
             return False
         path.unlink(missing_ok=True)
     try:
@@ -297,6 +310,7 @@ def truth_table(runs: Path, results: Path, arch_rows) -> list[dict]:
 
 
 def main():
+    """Run the asked pieces in order, rebuilding the report after each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/ranking_study", help="results (CSV, JSON, PNG)")
     parser.add_argument("--runs", default="runs/ranking_study",
@@ -331,7 +345,7 @@ def main():
 
 def report(runs: Path, results: Path, variants, arch_rows) -> None:
     """Write truth.csv, summary.json and the plots from whatever is finished."""
-    from ranking_report import write_report  # bench/ranking_report.py
+    from ranking_report import write_report  # studies/ranking_study/ranking_report.py
 
     truth = truth_table(runs, results, arch_rows)
     if truth:

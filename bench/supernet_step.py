@@ -1,63 +1,28 @@
-"""The supernet at full scale (19 layers x 13 choices): start-up, memory, step cost.
+"""The supernet's training step against the plain model's step of the same paths.
 
-Two kinds of measurement, printed as one table and written to ``--out`` (JSON):
+Side by side in one process (``scarlet-cifar``, CIFAR-sized random images): the
+supernet's steady step with a new uniform path every step divided by the plain Keras
+model's step of the same paths (same SGD-with-Nesterov update, same batch), the fair step
+(13 paths) divided by 13 plain steps, at ``--batch-size`` and at batch 1 (where compute is
+negligible, the difference is the host overhead per step, ms); with ``--warmup-steps``,
+the first uniform steps' excess over steady steps (trace and first run, s); and the
+Evaluator's first score after loading and its later scores (s). Steps are timed in
+alternation (:func:`alternated`), so a slow spell of a shared machine reaches every
+variant alike. ``nas_bench_macro_speed.py`` and ``studies/supernet_scale/study.py``
+reuse these measurements.
 
-1. As a user meets it: the installed ``scarlet-tf train-supernet`` with the defaults
-   (all 13 choices, digits, batch 32) in a fresh process under ``/usr/bin/time -v``,
-   per (space, width, replicas, sampler): seconds from starting the command to its first
-   finished step (the progress bar's first update: import, build, trace, the step), wall
-   seconds of the whole one-step run (plus one checkpoint save and exit) and its peak
-   resident memory.
-2. In one process, side by side (scarlet-cifar, width 1.0): the supernet's steady step
-   with a new uniform path every step divided by the plain model's step of the same
-   paths (same SGD-with-Nesterov update, same batch); the fair step divided by 13 plain
-   steps; warm-up: the first ``--warmup-steps`` uniform steps (trace included) minus as
-   many steady steps; the host overhead per step (the same at batch 1, supernet minus
-   plain); the Evaluator's first score after loading and its later scores.
-
-    python bench/supernet_scale.py [--out results/supernet_scale.json] [--warmup-steps 200]
-        [--spaces scarlet-cifar,scarlet] [--widths 0.5,1.0] [--replicas 1,2]
+    python bench/supernet_step.py [--batch-size 32] [--steps 20] [--warmup-steps 0]
+        [--out FILE.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
-import re
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-SCRIPT = str(Path(sys.executable).with_name("scarlet-tf"))
-
-
-def cli_run(space, width, replicas, sampler, batch) -> dict:
-    """Seconds to the first finished step, wall seconds and peak RSS (GB) of a one-step
-    ``train-supernet`` run."""
-    with tempfile.TemporaryDirectory() as out:
-        command = ["/usr/bin/time", "-v", SCRIPT, "train-supernet", "--out", out,
-                   "--space", space, "--width", str(width), "--replicas", str(replicas),
-                   "--sampler", sampler, "--epochs", "1", "--steps-per-epoch", "1",
-                   "--batch-size", str(batch)]
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        first, seen = None, b""
-        while chunk := process.stdout.read1(4096):
-            seen += chunk
-            if first is None and b"/step" in seen:  # the progress bar after step 1
-                first = time.perf_counter() - start
-        stderr = process.stderr.read().decode()
-        wall = time.perf_counter() - start
-    if process.wait() != 0:
-        return {"error": stderr.strip().splitlines()[-1]}
-    rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)[1])
-    return {"first_step_s": round(first, 1), "wall_s": round(wall, 1),
-            "peak_rss_gb": round(rss_kb / 2**20, 2)}
 
 
 def timed(step, count: int, warmup: int = 3) -> float:
@@ -165,46 +130,17 @@ def evaluator_times(width: float, candidates: int) -> dict:
     return {"first_score_s": first, "later_score_s": later}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=None, help="write every number here (JSON)")
-    parser.add_argument("--spaces", default="scarlet-cifar,scarlet")
-    parser.add_argument("--widths", default="0.5,1.0")
-    parser.add_argument("--replicas", default="1,2")
-    parser.add_argument("--samplers", default="uniform,fair")
-    parser.add_argument("--warmup-steps", type=int, default=200,
-                        help="time the first N uniform steps in process (0: skip)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per ratio")
-    args = parser.parse_args()
-    rows = []
-    for space, width, replicas, sampler in itertools.product(
-            args.spaces.split(","), map(float, args.widths.split(",")),
-            map(int, args.replicas.split(",")), args.samplers.split(",")):
-        batch = args.batch_size if space == "scarlet-cifar" else 8 * replicas
-        row = {"space": space, "width": width, "replicas": replicas, "sampler": sampler,
-               "batch": batch, **cli_run(space, width, replicas, sampler, batch)}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-    ratios = [step_ratios(1.0, args.batch_size, args.steps, 3, args.warmup_steps),
-              step_ratios(1.0, 1, args.steps, 3)]
+def measure(batch_size: int, steps: int, warmup_steps: int) -> dict:
+    """Step ratios at ``batch_size`` and at batch 1 (width 1.0, 3 paths each, with the
+    host overhead per step at batch 1 in ms) and the Evaluator's score times (s)."""
+    ratios = [step_ratios(1.0, batch_size, steps, 3, warmup_steps),
+              step_ratios(1.0, 1, steps, 3)]
     ratios[1]["host_overhead_ms"] = ratios[1]["uniform_ms"] - ratios[1]["plain_ms"]
-    evaluation = evaluator_times(1.0, 5)
-    report = {"cli_runs": rows, "step_ratios": ratios, "evaluator": evaluation}
-    print_table(report)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(report, indent=2))
+    return {"step_ratios": ratios, "evaluator": evaluator_times(1.0, 5)}
 
 
-def print_table(report: dict) -> None:
-    print("\n| space | width | replicas | sampler | batch | start to first step (s) "
-          "| 1-step run (s) | peak RSS (GB) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in report["cli_runs"]:
-        print(f"| {r['space']} | {r['width']} | {r['replicas']} | {r['sampler']} | "
-              f"{r['batch']} | {r.get('first_step_s', r.get('error'))} | {r.get('wall_s', '')} "
-              f"| {r.get('peak_rss_gb', '')} |")
+def print_ratios(report: dict) -> None:
+    """Print :func:`measure`'s numbers, one line per measurement."""
     first = report["step_ratios"][0]
     if "warmup_s" in first:
         print(f"\nfirst {first['warmup_steps']} uniform steps: {first['warmup_s']:.1f} s "
@@ -215,10 +151,27 @@ def print_table(report: dict) -> None:
               f"{r['uniform_ms']:.1f} ms, fair {r['fair_ms']:.1f} ms, plain {r['plain_ms']:.1f} "
               f"ms; uniform/plain {r['uniform_ratio']:.2f}, fair/(13 plain) "
               f"{r['fair_ratio']:.2f}")
-    print(f"host overhead per step (batch 1): {report['step_ratios'][1]['host_overhead_ms']:.1f} ms")
+    overhead = report["step_ratios"][1]["host_overhead_ms"]
+    print(f"host overhead per step (batch 1): {overhead:.1f} ms")
     e = report["evaluator"]
     print(f"Evaluator: first score {e['first_score_s']:.1f} s after loading, later scores "
           f"{e['later_score_s']:.2f} s")
+
+
+def main() -> None:
+    """Measure, print and optionally write the ratios (``--out``, JSON)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=None, help="write every number here (JSON)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per ratio")
+    parser.add_argument("--warmup-steps", type=int, default=0,
+                        help="time the first N uniform steps (0: skip)")
+    args = parser.parse_args()
+    report = measure(args.batch_size, args.steps, args.warmup_steps)
+    print_ratios(report)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

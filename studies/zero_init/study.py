@@ -5,7 +5,7 @@ archive for a short, equal budget, with ``zero_init_residual`` on and off, for e
 sampler and stabilizer asked for, and prints the training accuracy of the last epoch
 (on the sampled paths) and its loss. Resumable: finished runs are read back.
 
-    python bench/zero_init.py --out results/zero_init --runs runs/zero_init [--steps 200]
+    python studies/zero_init/study.py --out results/zero_init --runs runs/zero_init [--steps 200]
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 
 from scarlet_tf.training import SupernetConfig, train_supernet
 
-ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpeg.tar.gz"
+ROOT = Path(__file__).resolve().parents[2]  # studies/<study>/study.py -> the repository
+ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 
 
 def run(runs: Path, sampler: str, stabilizer: str, zero: bool, steps: int, width: float,
@@ -38,6 +39,7 @@ def run(runs: Path, sampler: str, stabilizer: str, zero: bool, steps: int, width
 
 
 def main():
+    """Train (or read back) every asked run and write their last epochs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/zero_init", help="the results (JSON)")
     parser.add_argument("--runs", default="runs/zero_init",
@@ -55,7 +57,8 @@ def main():
     for sampler, stabilizer, zero in itertools.product(
             args.samplers.split(","), args.stabilizers.split(","), (True, False)):
         steps = args.steps if sampler == "uniform" else args.fair_steps
-        rows.append(run(Path(args.runs), sampler, stabilizer, zero, steps, args.width, args.batch_size))
+        rows.append(run(Path(args.runs), sampler, stabilizer, zero, steps, args.width,
+                        args.batch_size))
         print(json.dumps(rows[-1]), flush=True)
         (out / "zero_init.json").write_text(json.dumps(rows, indent=2))
     print("\n| sampler | stabilizer | zero-init | steps | train accuracy | loss |")

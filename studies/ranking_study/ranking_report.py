@@ -1,7 +1,7 @@
 """The ranking study's report: statistics with intervals, the seed ceiling, cost-only
 baselines (mult-adds, parameters: a ranking that needs no supernet) and plots.
 
-Used by ``bench/ranking_study.py``; rebuilt from whatever pieces are finished.
+Used by ``studies/ranking_study/study.py``; rebuilt from whatever pieces are finished.
 Writes ``summary.json``, ``table.md`` and ``scatter.png``, ``curves.png`` and
 ``similarity.png`` into the results folder.
 """
@@ -130,7 +130,8 @@ def _plots(results: Path, scores, seed0, curves, summary) -> None:
             common = [a for a in by_arch if a in seed0]
             ax.scatter([100 * seed0[a] for a in common], [100 * by_arch[a] for a in common], s=18)
             stats = summary["supernets"][variant]["all"]
-            tau = "n/a" if not stats or stats["kendall_tau"] is None else f"{stats['kendall_tau']:.2f}"
+            tau = ("n/a" if not stats or stats["kendall_tau"] is None
+                   else f"{stats['kendall_tau']:.2f}")
             ax.set(title=f"stabilizer {variant}: tau {tau}", xlabel="stand-alone test top-1 (%)",
                    ylabel="supernet search top-1 (%)")
         fig.tight_layout()

@@ -11,7 +11,7 @@ and whether any reported best architecture broke the limit.
   (b) supernet: a supernet trained briefly on digits (FairNAS sampling), scored with the
       real Evaluator on digits' test split.
 
-Usage: python bench/search_quality.py [--out DIR] [--seeds 5] [--skip-supernet]
+Usage: python studies/search_quality/study.py [--out DIR] [--seeds 5] [--skip-supernet]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository
 
 from scarlet_tf.search import SearchProblem, run_search  # noqa: E402
 from scarlet_tf.search.report import best_record  # noqa: E402
@@ -78,6 +78,7 @@ def trained_supernet(out: Path):
 
 
 def main(argv=None) -> None:
+    """Compare the oracle with random search, synthetic and (unless skipped) supernet."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="work directory [temporary]")
     parser.add_argument("--seeds", type=int, default=5)

@@ -4,12 +4,12 @@ A table's validation compares its predictions with a fresh measurement, so it ca
 more accurate than two measurements of the same models agree. This converts ``--count``
 stratified architectures of a space once (``latency.stratified_archs``, the validation's
 own strata), times them ``--repeats`` times in a row with the tables' protocol
-(``latency.fastest_ms``: round-robin passes of fresh interpreters), and prints how each
+(``timing.measure``: round-robin passes of fresh interpreters), and prints how each
 repeat agrees with the first: the median ratio (a slow or fast spell of the whole host)
 and the fractions within ±10% and ±5%, as a validation would count them. Writes the
 timings as JSON with ``--out``. Time it pinned on a shared machine:
 
-    taskset -c 1 /usr/bin/time -v python bench/latency_repeatability.py \
+    taskset -c 1 /usr/bin/time -v python studies/latency/latency_repeatability.py \
         --out results/latency/repeatability.json
 """
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from scarlet_tf import latency
 from scarlet_tf.space import get_space
-from scarlet_tf.timing import HostRunner
+from scarlet_tf.timing import HostRunner, measure
 
 
 def agreement(first, other) -> dict:
@@ -37,6 +37,7 @@ def agreement(first, other) -> dict:
 
 
 def main() -> None:
+    """Convert once, time ``--repeats`` times, print and write the agreement."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="scarlet-cifar")
     parser.add_argument("--count", type=int, default=50)
@@ -52,7 +53,7 @@ def main() -> None:
         print(f"converted {len(paths)} architectures of {args.space}", flush=True)
         for repeat in range(args.repeats):
             start = time.perf_counter()
-            timings.append(latency.fastest_ms(paths, HostRunner()))
+            timings.append([t.latency_ms for t in measure(paths, HostRunner())])
             seconds.append(time.perf_counter() - start)
             print(f"repeat {repeat + 1}: {seconds[-1]:.0f} s", flush=True)
     rows = [agreement(timings[0], other) for other in timings[1:]]

@@ -8,13 +8,13 @@ SCARLET-A"). SCARLET-A is also timed for real in the same run as the fronts, and
 member counts as over budget when it measures slower than it. Both searches score candidates
 with the same Evaluator, seed, population and generations. Every Pareto member of both
 fronts is then converted and timed for real (LiteRT + XNNPACK, float32, 1 thread, the
-fastest run of :func:`scarlet_tf.latency.fastest_ms`'s passes), and the fronts are
-printed side by side with their supernet accuracy (search split). Writes
-``OUT/latency_search.json`` and ``OUT/fronts.csv``. The README's supernet was trained with
+latency of :func:`scarlet_tf.timing.measure`: the fastest run over fresh interpreters),
+and the fronts are printed side by side with their supernet accuracy (search split). Writes
+``OUT/latency_search.json`` and ``OUT/fronts.csv``. The study's supernet was trained with
 ``scarlet-tf train-supernet --out runs/digits30 --epochs 30 --steps-per-epoch 20
 --batch-size 64 --lr 0.02``. Time it pinned on a shared machine:
 
-    taskset -c 1 nice -n -10 /usr/bin/time -v python bench/latency_search.py \
+    taskset -c 1 nice -n -10 /usr/bin/time -v python studies/latency_search/study.py \
         --supernet runs/digits30 --latency-table results/latency/scarlet-cifar.json \
         --out results/latency_search
 """
@@ -97,6 +97,7 @@ def summary(name, rows, budget) -> dict:
 
 
 def print_report(budget, summaries, members) -> None:
+    """Print the budget, both fronts' summaries and their members."""
     print(f"budget: {REFERENCE} = {budget['madds'] / 1e6:.1f}M mult-adds, measured "
           f"{budget['measured_ms']:.3f} ms (table predicts {budget['predicted_ms']:.3f} ms)")
     print(f"{'limit':10} {'members':>7} {'best acc':>8} {'its ms':>7} {'its MAdds':>9} "
@@ -113,6 +114,7 @@ def print_report(budget, summaries, members) -> None:
 
 
 def main() -> None:
+    """Run both searches, time every front member, print and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supernet", required=True, help="train-supernet run directory.")
     parser.add_argument("--latency-table", required=True, help="Table of the supernet's space.")

@@ -14,7 +14,7 @@ ours / random and ours / Bayesian, wins; per method: the oracle's overhead per t
 ms (search wall time minus evaluation time, over trials: proposals, bookkeeping and
 keras-tuner's own trial files) and the peak RSS of the process that ran it (each
 method runs in its own process). Writes results/pareto_oracle/{runs.csv,summary.json,
-table.md} (table.md: the README's tables).
+table.md} (table.md: the study README's tables).
 
 Resumable: each search appends its row to ``runs.csv`` as it finishes, and a search
 whose (method, problem, seed, budget) row is already there is not run again, so an
@@ -25,7 +25,7 @@ keras-tuner's BayesianOptimization takes seconds of oracle time per trial here (
 Gaussian process refit with 20 restarts and 50 L-BFGS-B restarts of its acquisition,
 after 3 x dimensions random trials), so ``--bayesian-seeds`` can run it on fewer seeds.
 
-Usage: python bench/pareto_oracle.py [--seeds 5] [--bayesian-seeds N] [--only-seeds 4,3]
+Usage: python studies/pareto_oracle/study.py [--seeds 5] [--bayesian-seeds N] [--only-seeds 4,3]
        [--population 20] [--generations 10] [--rerun METHODS] [--report]
 """
 
@@ -42,7 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # studies/pareto_oracle/study.py -> the repository
 sys.path.insert(0, str(ROOT))
 
 # default methods; --methods pareto-random-start runs ours without the default candidate
@@ -61,6 +61,7 @@ COLUMNS = ("method", "problem", "seed", "budget", "trials", "front", "hypervolum
 
 
 def zdt_space(n: int = 30):
+    """A keras-tuner space of ``n`` ``Float`` variables in [0, 1] (ZDT's decision vector)."""
     import keras_tuner as kt
 
     hp = kt.HyperParameters()
@@ -137,6 +138,7 @@ def problem(name: str):
 
 
 def make_oracle(method: str, space, objectives, budget: int, population: int, seed: int):
+    """The oracle of ``method`` (pareto, pareto-random-start, random, bayesian) for a budget."""
     import keras_tuner as kt
 
     from scarlet_tf.search import ParetoOracle
@@ -287,7 +289,7 @@ NAMES = {"pareto": "ParetoOracle (ours)", "random": "RandomSearch",
 
 
 def markdown(rows, problems, seeds, methods) -> str:
-    """The README's tables: hypervolume per problem, method and seed (``–``: not run),
+    """The study README's tables: hypervolume per problem, method and seed (``–``: not run),
     mean; overhead per trial (ms, mean over every row of the method)."""
     hv = hypervolumes(rows)
     lines = ["| problem | oracle | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |",
@@ -307,6 +309,7 @@ def markdown(rows, problems, seeds, methods) -> str:
 
 
 def main(argv=None):
+    """Run the missing searches (or only report), then print and write the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--bayesian-seeds", type=int, default=None,

@@ -10,7 +10,7 @@ fastest ms, mult-adds (conv + dense, read off the Keras graph), ms per GMAC and 
 SCARLET model's speed-up over its own float32 model; writes the rows as JSON with
 ``--out``. Time it pinned on a shared machine:
 
-    taskset -c 1 nice -n -10 /usr/bin/time -v python bench/tflite_latency.py \
+    taskset -c 1 nice -n -10 /usr/bin/time -v python studies/latency/tflite_latency.py \
         --threads 1 --out results/latency/tflite_latency.json
 """
 
@@ -58,6 +58,7 @@ def flatbuffers(quantizations):
 
 
 def main() -> None:
+    """Convert and time every model, print the table, optionally write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -75,7 +76,7 @@ def main() -> None:
             for name, quantize, path, madds in converted:
                 timing = benchmark(path, threads=threads, runs=args.runs, warmup=5)
                 rows.append({"model": name, "quantize": quantize, "threads": threads,
-                             "median_ms": timing.median_ms, "min_ms": timing.min_ms,
+                             "median_ms": timing.one.median_ms, "min_ms": timing.latency_ms,
                              "madds": madds, "size_bytes": path.stat().st_size})
     print_table(rows)
     if args.out:

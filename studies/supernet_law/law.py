@@ -1,0 +1,140 @@
+"""How fast does a supernet learn as its choices grow? Curves for 1, 2, 4 and 13 choices.
+
+Supernets of the default space (``scarlet-cifar``, 19 layers, width 1.0) that differ only
+in the choices every layer offers (nested sets: one fixed path; two MBConv choices; four
+with skip; all 13) train for the same steps with the same schedule. At every epoch end a
+callback records the sampled paths' training accuracy and the recalibrated ``search``
+split accuracy of a fixed set of paths (seeded random architectures of that choice set,
+scored with :class:`scarlet_tf.evaluation.Evaluator` as ``search`` scores them). With
+uniform sampling each choice of a layer is trained on 1/C of the steps, so the curves
+are drawn against steps and against updates per choice (steps / C).
+
+Resumable: training resumes from its checkpoint and finished epochs are read back from
+``--out``. Weights go to ``--runs`` (never committed).
+
+    python studies/supernet_law/law.py --dataset digits
+    python studies/supernet_law/law.py --dataset ../shared/data/cifar10-jpeg.tar.gz \
+        --name cifar10 --batch-size 128 --steps-per-epoch 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from scarlet_tf.checkpoints import read_json, write_json
+
+ROOT = Path(__file__).resolve().parents[2]
+# run name -> choices of every layer (None: all 13); "1-e6k5se" controls for the block
+# kind: does one path of the costliest choice learn as fast as one path of e3k3? and
+# "2-skip" pairs e3k3 with the weightless skip (a depth choice).
+CHOICE_SETS = {"1": "e3k3", "2": "e3k3,e6k5se", "4": "e3k3,e6k5se,e3k7,skip", "13": None,
+               "1-e6k5se": "e6k5se", "2-skip": "e3k3,skip"}
+FIXED_PATHS = 8
+
+
+class ScoreFixedPaths(keras.callbacks.Callback):
+    """At each epoch end: the epoch's sampled-path accuracy and the mean recalibrated
+    search-split accuracy of ``archs``, appended to the JSON list at ``record``."""
+
+    def __init__(self, archs, dataset: str, steps_per_epoch: int, count: int,
+                 record: Path):
+        super().__init__()
+        self.archs, self.dataset, self.record = archs, dataset, record
+        self.steps_per_epoch, self.count = steps_per_epoch, count
+
+    def on_epoch_end(self, epoch, logs=None):
+        from scarlet_tf.evaluation import Evaluator
+
+        # a fresh Evaluator: it snapshots the training BN statistics it later restores
+        evaluator = Evaluator(self.model, self.dataset, recal_batches=4)
+        scores = [evaluator.score(arch)["accuracy"] for arch in self.archs]
+        steps = (epoch + 1) * self.steps_per_epoch
+        rows = [r for r in read_json(self.record, []) if r["epoch"] != epoch + 1]
+        rows.append({"epoch": epoch + 1, "steps": steps, "updates_per_choice": steps / self.count,
+                     "train_accuracy": logs["accuracy"], "loss": logs["loss"],
+                     "fixed_paths_accuracy": float(np.mean(scores)),
+                     "fixed_paths_best": float(np.max(scores))})
+        write_json(self.record, rows)
+        print(f"  C={self.count} step {steps}: sampled {logs['accuracy']:.3f}, fixed paths "
+              f"mean {np.mean(scores):.3f} best {np.max(scores):.3f}", flush=True)
+
+
+def run_one(name: str, args) -> list[dict]:
+    """Train (or resume) run ``name`` of :data:`CHOICE_SETS`; its records."""
+    from scarlet_tf.configs import SupernetConfig
+    from scarlet_tf.space import Architecture, get_space
+    from scarlet_tf.training import train_supernet
+
+    record = args.out / args.name / f"choices-{name}.json"
+    done = read_json(record, [])
+    if len(done) >= args.epochs:
+        return done
+    choices = CHOICE_SETS[name]
+    space = get_space("scarlet-cifar", choices=choices)
+    count = max(space.num_choices)
+    archs = [Architecture.random(seed, space) for seed in range(FIXED_PATHS)]
+    config = SupernetConfig(out=str(args.runs / args.name / f"choices-{name}"),
+                            dataset=args.dataset, choices=choices, epochs=args.epochs,
+                            steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
+                            lr=args.lr)
+    train_supernet(config, verbose=False, callbacks=[
+        ScoreFixedPaths(archs, args.dataset, args.steps_per_epoch, count, record)])
+    return read_json(record, [])
+
+
+def plot(curves: dict, path: Path, title: str) -> None:
+    """Two panels: accuracy against steps and against updates per choice."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.2), sharey=True)
+    for i, (name, rows) in enumerate(curves.items()):
+        color = f"C{i}"
+        for axis, key in zip(axes, ("steps", "updates_per_choice")):
+            x = [r[key] for r in rows]
+            axis.plot(x, [r["fixed_paths_accuracy"] for r in rows], "o-", color=color,
+                      label=f"{name}: fixed paths, recalibrated (search split)")
+            axis.plot(x, [r["train_accuracy"] for r in rows], "--", color=color,
+                      label=f"{name}: sampled paths (training)")
+    for axis, label in zip(axes, ("steps", "updates per choice (steps / choices)")):
+        axis.set_xscale("log")
+        axis.set_xlabel(label)
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("top-1 accuracy")
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    """Command line: run (or read back) the chosen runs, then plot them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--name", default="digits", help="results subfolder")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--steps-per-epoch", type=int, default=100)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=0.05)
+    parser.add_argument("--only", default=",".join(CHOICE_SETS), help="runs, by name")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "supernet_law")
+    parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "supernet_law")
+    args = parser.parse_args()
+    (args.out / args.name).mkdir(parents=True, exist_ok=True)
+    curves = {name: run_one(name, args) for name in args.only.split(",")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("out", "runs")}
+    write_json(args.out / args.name / "settings.json", settings)
+    plot(curves, args.out / args.name / "law.png",
+         f"{args.name}: scarlet-cifar, width 1.0, batch {args.batch_size}, lr {args.lr}")
+    print(json.dumps({c: rows[-1] for c, rows in curves.items()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
