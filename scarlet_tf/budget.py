@@ -38,7 +38,8 @@ def budget_report(steps: int, space, paths_per_step: int = 1) -> tuple[str, str 
             f"about {needed} steps")
     if steps * paths_per_step >= needed:
         return line, None
-    return line, (f"{steps} steps are too few for {weighted} weighted choices per layer: "
+    choices = "choice" if weighted == 1 else "choices"
+    return line, (f"{steps} steps are too few for {weighted} weighted {choices} per layer: "
                   f"scores stay near chance until about {needed} steps "
                   f"({STEPS_PER_WEIGHTED_CHOICE_SQUARED} x {weighted}^2, studies/supernet_law); "
                   f"train longer or offer fewer choices (--choices)")

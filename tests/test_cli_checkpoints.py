@@ -117,7 +117,9 @@ def test_damaged_checkpoint_index_is_rebuilt_on_resume(run):
     (run / "checkpoints" / "checkpoint").write_text("garbage {{{\n")
     result = scarlet_tf("train-supernet", "--out", str(run), *TRAIN)
     assert result.returncode == 0, result.stderr
-    assert result.stderr.startswith("warning: damaged checkpoint index") and \
-        result.stderr.count("\n") == 1, result.stderr
+    # besides the budget warning of a run this short: one line about the index
+    lines = [line for line in result.stderr.splitlines() if "are too few" not in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: damaged checkpoint index"), \
+        result.stderr
     state = tf.train.get_checkpoint_state(str(run / "checkpoints"))
     assert [Path(p).name for p in state.all_model_checkpoint_paths] == ["ckpt-1", "ckpt-2"]
