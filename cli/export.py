@@ -9,12 +9,12 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from scarlet_tf.android import DELEGATES, AdbRunner
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.latency.android import DELEGATES, AdbRunner
+from scarlet_tf.latency.timing import HostRunner, Protocol, describe_latency, format_ms
+from scarlet_tf.latency.timing import benchmark as measure_latency
 from scarlet_tf.names import QUANTIZATIONS
-from scarlet_tf.space import get_space, resolve_arch
-from scarlet_tf.timing import HostRunner, Protocol, describe_latency, format_ms
-from scarlet_tf.timing import benchmark as measure_latency
+from scarlet_tf.space.spaces import get_space, resolve_arch
 
 from .options import space_options
 
@@ -69,7 +69,7 @@ def chosen_protocol(params: dict, table=None) -> dict:
 
 def make_runner(protocol, adb_serial, benchmark_binary, delegate, cpu_mask, op_profiling=False):
     """A HostRunner, or an AdbRunner when ``--adb`` was given, timing by ``protocol``
-    (:class:`~scarlet_tf.timing.Protocol` keywords)."""
+    (:class:`~scarlet_tf.latency.timing.Protocol` keywords)."""
     if adb_serial is None:
         if benchmark_binary or cpu_mask or op_profiling:
             raise ScarletError("--benchmark-binary, --cpu-mask and --op-profiling need --adb")
@@ -102,8 +102,8 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
 
     Writes OUT and its report OUT.json."""
     from scarlet_tf import export
-    from scarlet_tf.cost_model import costs
-    from scarlet_tf.rundir import SupernetRun
+    from scarlet_tf.space.costs import costs
+    from scarlet_tf.training.rundir import SupernetRun
 
     if sum((weights is not None, supernet is not None, random_init)) != 1:
         raise ScarletError("give exactly one of --weights, --supernet, --random-init")
@@ -156,8 +156,8 @@ def benchmark(model, adb_serial, benchmark_binary, delegate, cpu_mask, op_profil
     The latency is the fastest timed run over fresh interpreters (at least --rounds, more
     until --seconds), the statistic latency tables predict; one interpreter's median,
     mean and p90 are shown beside it."""
-    from scarlet_tf.export import read_sidecar
-    from scarlet_tf.latency import LatencyTable
+    from scarlet_tf.export.pipeline import read_sidecar
+    from scarlet_tf.latency.table import LatencyTable
 
     lut = LatencyTable.load(table) if table else None
     runner = make_runner(chosen_protocol({**params, "adb_serial": adb_serial}, lut), adb_serial,
@@ -180,7 +180,7 @@ def predicted_ms(table, report: dict) -> float | None:
     when it names none); ScarletError when the table is for another space."""
     if "arch" not in report or "space" not in report:
         return None
-    from scarlet_tf.space import get_space
+    from scarlet_tf.space.spaces import get_space
 
     return table.predict(report["arch"], get_space(**report["space"]))
 
@@ -262,7 +262,8 @@ def latency_table(space, width, num_classes, input_size, adb_serial, benchmark_b
 
 def validation_summary(records, key: str = "error") -> str:
     """Overall and per-stratum accuracy of validation records' ``key``, one line each."""
-    from scarlet_tf.latency import STRATA, accuracy
+    from scarlet_tf.latency.builder import accuracy
+    from scarlet_tf.space.strata import STRATA
 
     lines = []
     for name in ("all", *STRATA):

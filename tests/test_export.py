@@ -12,8 +12,8 @@ from scarlet_tf.cli.main import main
 
 from scarlet_tf import Architecture, ScarletError, costs, export, get_space
 from scarlet_tf.data import load
-from scarlet_tf.models import build_model
-from scarlet_tf.timing import STATISTIC
+from scarlet_tf.latency.timing import STATISTIC
+from scarlet_tf.network.models import build_model
 
 SPACE = ["--space", "scarlet-cifar", "--width", "0.25", "--input-size", "16"]
 # Six MBConv layers (the first of each stage), thirteen skips: a network quick to fit.

@@ -15,8 +15,9 @@ import pytest
 from scarlet_tf.cli.main import main
 
 from scarlet_tf import Architecture, ScarletError, android, costs, get_space, latency
-from scarlet_tf.export import read_sidecar, sidecar, to_tflite
-from scarlet_tf.timing import (
+from scarlet_tf.export.pipeline import read_sidecar, sidecar
+from scarlet_tf.export.tflite import to_tflite
+from scarlet_tf.latency.timing import (
     STATISTIC,
     HostRunner,
     Timing,

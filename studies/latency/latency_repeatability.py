@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from scarlet_tf import latency
-from scarlet_tf.space import get_space
-from scarlet_tf.timing import HostRunner, measure
+from scarlet_tf.latency.timing import HostRunner, measure
+from scarlet_tf.space.spaces import get_space
 
 
 def agreement(first, other) -> dict:

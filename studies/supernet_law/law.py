@@ -5,7 +5,7 @@ in the choices every layer offers (nested sets: one fixed path; two MBConv choic
 with skip; all 13) train for the same steps with the same schedule. At every epoch end a
 callback records the sampled paths' training accuracy and the recalibrated ``search``
 split accuracy of a fixed set of paths (seeded random architectures of that choice set,
-scored with :class:`scarlet_tf.evaluation.Evaluator` as ``search`` scores them). With
+scored with :class:`scarlet_tf.evaluation.evaluator.Evaluator` as ``search`` scores them). With
 uniform sampling each choice of a layer is trained on 1/C of the steps, so the curves
 are drawn against steps and against updates per choice (steps / C).
 
@@ -26,7 +26,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from scarlet_tf.checkpoints import read_json, write_json
+from scarlet_tf.files import read_json, write_json
 
 ROOT = Path(__file__).resolve().parents[2]
 # run name -> choices of every layer (None: all 13); "1-e6k5se" controls for the block
@@ -48,7 +48,7 @@ class ScoreFixedPaths(keras.callbacks.Callback):
         self.steps_per_epoch, self.count = steps_per_epoch, count
 
     def on_epoch_end(self, epoch, logs=None):
-        from scarlet_tf.evaluation import Evaluator
+        from scarlet_tf.evaluation.evaluator import Evaluator
 
         # a fresh Evaluator: it snapshots the training BN statistics it later restores
         evaluator = Evaluator(self.model, self.dataset, recal_batches=4)
@@ -66,9 +66,9 @@ class ScoreFixedPaths(keras.callbacks.Callback):
 
 def run_one(name: str, args) -> list[dict]:
     """Train (or resume) run ``name`` of :data:`CHOICE_SETS`; its records."""
-    from scarlet_tf.configs import SupernetConfig
-    from scarlet_tf.space import Architecture, get_space
-    from scarlet_tf.training import train_supernet
+    from scarlet_tf.space.spaces import Architecture, get_space
+    from scarlet_tf.training.configs import SupernetConfig
+    from scarlet_tf.training.supernet import train_supernet
 
     record = args.out / args.name / f"choices-{name}.json"
     done = read_json(record, [])

@@ -3,7 +3,7 @@
 The "truth" is the accuracy of each architecture trained stand-alone: a CSV with
 columns ``arch,accuracy`` (the arch string quoted, it holds commas) or the directories
 of ``train-subnet`` runs (their ``result.json``, ``test_accuracy``). :func:`rank_report`
-scores every architecture on the supernet (:class:`scarlet_tf.evaluation.Evaluator`)
+scores every architecture on the supernet (:class:`scarlet_tf.evaluation.evaluator.Evaluator`)
 and compares the two orderings (:func:`rank_statistics`).
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 from scipy import stats
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.space import resolve_arch
+from scarlet_tf.space.spaces import resolve_arch
 
 
 def top_k_overlap(predicted, truth, k: int) -> float:

@@ -1,7 +1,7 @@
 """Path samplers for single-path supernet training (pure numpy, seeded, resumable).
 
 A path is one integer per searchable layer indexing that layer's ``choices``
-(:meth:`scarlet_tf.space.SearchSpace.encode`). A sampler returns, per training step, an
+(:meth:`scarlet_tf.space.spaces.SearchSpace.encode`). A sampler returns, per training step, an
 int32 array ``[m, num_layers]`` of the ``m`` paths trained together in one step.
 """
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import SAMPLERS
-from scarlet_tf.space import SearchSpace
+from scarlet_tf.space.spaces import SearchSpace
 
 
 class Sampler:

@@ -16,7 +16,7 @@ block needs no ``cond`` but one small one for a learnable stabilizer (the gradie
 ``cond`` rebuilds each branch as functions), and updates need no switch at all.
 
 Gradients are taken with respect to the read tensors and applied through the same
-handles (see :mod:`scarlet_tf.optimizers`). Inside ``strategy.run`` a distributed
+handles (see :mod:`scarlet_tf.training.optimizers`). Inside ``strategy.run`` a distributed
 variable's ``handle`` is the replica's own copy, so every replica reads and updates its
 own weights, as MirroredStrategy does for ordinary variables.
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
-from scarlet_tf.blocks import BN_EPSILON, MBConv, Projection
+from scarlet_tf.network.blocks import BN_EPSILON, MBConv, Projection
 
 DECAYED_ROLES = ("expand", "dw", "project", "se_reduce", "se_expand", "stabilizer",
                  "shortcut")  # kernels

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.space import get_family
+from scarlet_tf.space.spaces import get_family
 
 SPACE = "nas-bench-macro"
 DATA = Path(__file__).resolve().parent / "benchmarks" / "nas-bench-macro_cifar10.json"

@@ -17,7 +17,8 @@ import os
 from dataclasses import dataclass
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.space import Choice, LayerSpec, SearchSpace, get_space, resolve_arch
+from scarlet_tf.space.choices import Choice
+from scarlet_tf.space.spaces import LayerSpec, SearchSpace, get_space, resolve_arch
 
 
 def se_channels(hidden: int) -> int:
@@ -106,7 +107,7 @@ def costs(arch, space: str | SearchSpace = "scarlet", latency_table=None,
     """Mult-adds and trainable parameters of ``arch`` (name, string, digit code or
     Architecture).
 
-    ``latency_table``: a :class:`scarlet_tf.latency.LatencyTable` (or any object with its
+    ``latency_table``: a :class:`scarlet_tf.latency.table.LatencyTable` (or any object with its
     ``predict(arch, space)``) or the path of one, of the same space (ScarletError for a
     table of another space, width, classes or input size); adds the predicted latency in
     ms (the fastest run over fresh interpreters, as ``scarlet-tf benchmark`` reports it).
@@ -125,7 +126,7 @@ def costs(arch, space: str | SearchSpace = "scarlet", latency_table=None,
 def _table(table):
     """A latency table object, loaded when given as a path (str or os.PathLike)."""
     if isinstance(table, (str, os.PathLike)):
-        from scarlet_tf.latency import LatencyTable
+        from scarlet_tf.latency.table import LatencyTable
 
         return LatencyTable.load(table)
     if not hasattr(table, "predict"):

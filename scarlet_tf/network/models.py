@@ -1,11 +1,12 @@
-"""Plain Keras models of one architecture (and, in :mod:`scarlet_tf.supernet`, the supernet)."""
+"""Plain Keras models of one architecture (the supernet is
+:mod:`scarlet_tf.network.supernet`)."""
 
 from __future__ import annotations
 
 import keras
 
-from scarlet_tf.blocks import Head, MBConv, Projection, Stem, stabilizer
-from scarlet_tf.space import SearchSpace, get_space, resolve_arch
+from scarlet_tf.network.blocks import Head, MBConv, Projection, Stem, stabilizer
+from scarlet_tf.space.spaces import SearchSpace, get_space, resolve_arch
 
 
 def nested_layers(layer: keras.Layer) -> list[keras.Layer]:

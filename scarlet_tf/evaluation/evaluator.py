@@ -15,10 +15,10 @@ import tensorflow as tf
 from keras import layers
 
 from scarlet_tf import data
-from scarlet_tf.models import nested_layers
 from scarlet_tf.names import DEFAULT_RECAL_BATCHES
-from scarlet_tf.space import resolve_arch
-from scarlet_tf.switching import fast_first_run
+from scarlet_tf.network.models import nested_layers
+from scarlet_tf.network.switching import fast_first_run
+from scarlet_tf.space.spaces import resolve_arch
 
 
 def batch_norms(model) -> list[layers.BatchNormalization]:
@@ -30,7 +30,7 @@ class Evaluator:
     """Scores architectures with weights inherited from ``supernet``.
 
     Args:
-      supernet: a :class:`scarlet_tf.supernet.Supernet`.
+      supernet: a :class:`scarlet_tf.network.supernet.Supernet`.
       dataset: dataset spec (see :func:`scarlet_tf.data.load`).
       split: ``"search"`` (held out from train) or ``"test"``.
       recal_batches: training batches whose statistics are averaged (no augmentation).

@@ -2,10 +2,10 @@
 
 :class:`SupernetRun` reads ``config.json`` once and hands out what the run holds: the
 search space, the dataset spec it was trained on, the supernet with its newest loadable
-checkpoint, an :class:`~scarlet_tf.evaluation.Evaluator` and a recalibrated, folded
+checkpoint, an :class:`~scarlet_tf.evaluation.evaluator.Evaluator` and a recalibrated, folded
 plain subnet. Every command and :mod:`scarlet_tf.export` ask it; none reads the files.
 The layout and the writing side (atomic state, checkpoint rotation, damaged-file
-fallbacks) are :mod:`scarlet_tf.checkpoints`, which the trainer uses.
+fallbacks) are :mod:`scarlet_tf.training.checkpoints`, which the trainer uses.
 
     run = SupernetRun("runs/demo")
     run.space, run.dataset           # no TensorFlow work yet
@@ -23,13 +23,14 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from scarlet_tf.checkpoints import read_json, read_state, restore_newest, weight_map
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.evaluation import Evaluator
-from scarlet_tf.folding import extract_subnet
+from scarlet_tf.evaluation.evaluator import Evaluator
+from scarlet_tf.evaluation.folding import extract_subnet
+from scarlet_tf.files import read_json
 from scarlet_tf.names import DEFAULT_RECAL_BATCHES
-from scarlet_tf.space import Architecture, get_space
-from scarlet_tf.supernet import Supernet
+from scarlet_tf.network.supernet import Supernet
+from scarlet_tf.space.spaces import Architecture, get_space
+from scarlet_tf.training.checkpoints import read_state, restore_newest, weight_map
 
 
 class SupernetRun:
@@ -38,7 +39,7 @@ class SupernetRun:
     Attributes read from ``config.json`` when constructed:
       directory: the folder (``pathlib.Path``).
       config: the run's settings (what ``train-supernet`` was given).
-      settings: what rebuilds the supernet (:func:`scarlet_tf.supernet.supernet_settings`).
+      settings: what rebuilds the supernet (:func:`scarlet_tf.network.supernet.supernet_settings`).
       space: the :class:`SearchSpace` it was trained on.
       dataset: the dataset spec it was trained on (see :func:`scarlet_tf.data.load`).
 
@@ -89,7 +90,7 @@ class SupernetRun:
         """The plain Keras model of ``arch`` with the supernet's weights: BatchNorm
         statistics recalibrated for its path on ``recal_batches`` training batches of
         ``dataset`` (default: the run's), stabilizers folded (see
-        :func:`scarlet_tf.folding.extract_subnet`). The supernet is left unchanged."""
+        :func:`scarlet_tf.evaluation.folding.extract_subnet`). The supernet is left unchanged."""
         self.space.encode(arch)  # a clear error before any dataset is loaded
         evaluator = self.evaluator(dataset, recal_batches=recal_batches, max_images=1)
         return extract_subnet(self.supernet, arch, fold_stabilizers, evaluator=evaluator,

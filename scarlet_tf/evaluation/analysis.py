@@ -52,7 +52,7 @@ def choice_features(supernet, images, number: int, prefix_seed: int | None = Non
                     evaluator=None) -> list[np.ndarray]:
     """Outputs ``[B, H, W, C]`` of every choice of layer ``number`` on the same input.
 
-    Inference mode. With an :class:`scarlet_tf.evaluation.Evaluator`, the BatchNorm
+    Inference mode. With an :class:`scarlet_tf.evaluation.evaluator.Evaluator`, the BatchNorm
     statistics of the path through each choice (later layers at choice 0) are
     recalibrated first, as when scoring, and restored afterwards.
     """

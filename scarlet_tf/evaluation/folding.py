@@ -15,8 +15,8 @@ import warnings
 
 import numpy as np
 
-from scarlet_tf.models import block_name, build_model, nested_layers
-from scarlet_tf.space import resolve_arch
+from scarlet_tf.network.models import block_name, build_model, nested_layers
+from scarlet_tf.space.spaces import resolve_arch
 
 MAX_CONDITION = 1e4  # stabilizer products worse than this are kept, not inverted
 
@@ -30,13 +30,13 @@ def extract_subnet(supernet, arch, fold_stabilizers: bool = True, *, evaluator=N
     """A plain functional Keras model of ``arch`` carrying the supernet's weights.
 
     Args:
-      supernet: a :class:`scarlet_tf.supernet.Supernet`.
+      supernet: a :class:`scarlet_tf.network.supernet.Supernet`.
       arch: Architecture, name, canonical string or JSON path.
       fold_stabilizers: fold the learnable stabilizers into the following layers (true
         identities at skip layers); False keeps each as an explicit 1x1 convolution
         (``layerNN_skip_stabilizer``). An ill-conditioned stabilizer product falls back
         to keeping them, with a warning.
-      evaluator: an :class:`scarlet_tf.evaluation.Evaluator`; when given, the path's
+      evaluator: an :class:`scarlet_tf.evaluation.evaluator.Evaluator`; when given, the path's
         BatchNorm statistics are recalibrated first (the supernet's stored ones are
         restored afterwards). Otherwise the stored statistics are copied.
       name: the Keras model's name (default ``"scarlet"``).

@@ -3,7 +3,7 @@
 Keras optimizers move every variable on every step (momentum, weight decay), which in a
 supernet would drift the weights of choices that were not sampled. These update the
 shared stem/head always, and in each searchable layer only the picked choice, through
-the variable handles :mod:`scarlet_tf.switching` picked for the step. Slots are created
+the variable handles :mod:`scarlet_tf.network.switching` picked for the step. Slots are created
 under the caller's distribution strategy; updates run in replica context on all-reduced
 gradients, so every replica applies the same update to its own copy.
 """
@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import OPTIMIZERS
-from scarlet_tf.switching import DECAYED_ROLES, constant, read_handle, unnamed_variables
+from scarlet_tf.network.switching import DECAYED_ROLES, constant, read_handle, unnamed_variables
 
 
 class MaskedOptimizer:

@@ -11,53 +11,20 @@ baselines (number of kept layers, FLOPs, parameters) and the seed-to-seed ceilin
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 from pathlib import Path
 
 import numpy as np
 
-from scarlet_tf import nas_bench_macro as bench
-from scarlet_tf.checkpoints import write_text
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.ranking import ranking_summary
+from scarlet_tf.evaluation import nas_bench_macro as bench
+from scarlet_tf.evaluation.ranking import ranking_summary
+from scarlet_tf.files import RowWriter, read_rows
 
 SCORE_FIELDS = ("code", "canonical", "depth", "flops", "params", "truth", "seed0", "seed1",
                 "seed2", "supernet", "supernet_loss")
+
+
 SIBLING_FIELDS = ("code", "canonical", "supernet", "canonical_supernet")
-
-
-def read_rows(path: Path) -> list[dict]:
-    """The complete rows of a CSV written by :class:`RowWriter` (a row cut short by a
-    kill is dropped)."""
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [r for r in rows if None not in r.values() and all(v != "" for v in r.values())]
-
-
-class RowWriter:
-    """Appends dict rows to a CSV, each flushed to disk before the next is scored. The
-    file is first rewritten (atomically) from ``rows``, the complete rows read back."""
-
-    def __init__(self, path: Path, fields: tuple[str, ...], rows: list[dict]):
-        text = io.StringIO(newline="")
-        writer = csv.DictWriter(text, fields)
-        writer.writeheader()
-        writer.writerows(rows)
-        write_text(path, text.getvalue())
-        self.file = open(path, "a", newline="")  # noqa: SIM115 (closed by close())
-        self.writer = csv.DictWriter(self.file, fields)
-
-    def write(self, row: dict) -> None:
-        self.writer.writerow(row)
-        self.file.flush()
-        os.fsync(self.file.fileno())
-
-    def close(self) -> None:
-        self.file.close()
 
 
 def score_row(evaluator, code: str) -> dict:
@@ -138,7 +105,7 @@ def _typed(row: dict) -> dict:
 def benchmark_report(rows: list[dict], sibling_rows: list[dict], *, resamples: int = 1000,
                      seed: int = 0) -> dict:
     """Rank statistics of the supernet and of the free rankers against the benchmark's
-    mean accuracy (see :func:`scarlet_tf.ranking.ranking_summary`), regret measured
+    mean accuracy (see :func:`scarlet_tf.evaluation.ranking.ranking_summary`), regret measured
     against the best network of the whole benchmark; the seed-to-seed ceiling (seed 0
     ranking seed 1's accuracies, regret against seed 1's best, and the mean tau over the
     three pairs of seeds); and how

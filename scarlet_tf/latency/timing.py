@@ -12,7 +12,7 @@ validation) all measure it with :func:`measure`; the first interpreter's median,
 and p90 (a :class:`Timing`) are reported beside it for information.
 
 The host runner (:class:`HostRunner`) uses the LiteRT interpreter with XNNPACK; the
-Android one (:mod:`scarlet_tf.android`) runs ``benchmark_model`` over adb, one process per
+Android one (:mod:`scarlet_tf.latency.android`) runs ``benchmark_model`` over adb, one process per
 interpreter. Importing this module is light: LiteRT loads on the first timed model.
 """
 
@@ -112,7 +112,7 @@ class Latency:
 
 def measure(models, runner) -> list[Latency]:
     """The :class:`Latency` of each model (TFLite path, or flatbuffer bytes on the host)
-    on ``runner`` (a :class:`HostRunner` or :class:`~scarlet_tf.android.AdbRunner`, whose
+    on ``runner`` (a :class:`HostRunner` or :class:`~scarlet_tf.latency.android.AdbRunner`, whose
     :class:`Protocol` fields apply), in round-robin passes of one fresh interpreter per
     model: fast models, whose passes are cheap, get more of them, and a burst of load on
     a shared CPU spoils at most one pass of each model."""

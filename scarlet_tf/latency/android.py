@@ -2,8 +2,9 @@
 
 The binary (see ``mobile/README.md`` for where to get it) and the model are pushed to
 ``/data/local/tmp``, run with the requested threads, warm-up, runs and delegate, and
-removed again; the binary's timing lines are parsed into a :class:`~scarlet_tf.timing.Timing`.
-Each run is one fresh interpreter (one process): :func:`scarlet_tf.timing.measure` runs
+removed again; the binary's timing lines are parsed into a
+:class:`~scarlet_tf.latency.timing.Timing`.
+Each run is one fresh interpreter (one process): :func:`scarlet_tf.latency.timing.measure` runs
 several and reports the fastest timed run, as on the host.
 The adb server port follows adb's own ``ANDROID_ADB_SERVER_PORT`` variable.
 """
@@ -19,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.timing import Protocol, Timing
+from scarlet_tf.latency.timing import Protocol, Timing
 
 REMOTE_DIR = "/data/local/tmp"
 DELEGATES = ("cpu", "xnnpack", "gpu", "nnapi")
@@ -40,7 +41,7 @@ class AdbRunner(Protocol):
     ``serial`` picks the device (None: the only one attached); ``binary`` is the host
     path of an Android ``benchmark_model``; ``cpu_mask`` (hex, e.g. ``f0``) pins the run to
     those cores with ``taskset`` (big cores); ``op_profiling`` adds per-op timings to the
-    binary's output. The :class:`~scarlet_tf.timing.Protocol` fields (keywords) set the
+    binary's output. The :class:`~scarlet_tf.latency.timing.Protocol` fields (keywords) set the
     runs, threads and fresh interpreters.
     """
 

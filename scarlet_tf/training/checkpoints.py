@@ -16,55 +16,31 @@ damaged later (a truncated copy, a full disk) is skipped with one warning for th
 one that loads; a damaged ``checkpoints/checkpoint`` index is rebuilt from the files.
 
 This module writes the directory (for the trainer) and holds the checkpoint format;
-:class:`scarlet_tf.rundir.SupernetRun` is the one reader of a finished or running run.
+:class:`scarlet_tf.training.rundir.SupernetRun` is the one reader of a finished or running run.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import re
 import shutil
 import warnings
 from pathlib import Path
 
-import keras
-import numpy
 import tensorflow as tf
 
-import scarlet_tf
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.files import package_versions, read_json, write_json, write_text
 
 # Errors tf.train raises for a missing, truncated or corrupt checkpoint file.
 _DAMAGED = (tf.errors.OpError, IndexError, ValueError)
+
+
 _NUMBER = re.compile(r"^ckpt-(\d+)$")
+
+
 _INDEX_LINE = re.compile(r'^(model_checkpoint_path|all_model_checkpoint_paths): "[^"]*"$'
                          r"|^(all_model_checkpoint_timestamps|last_preserved_timestamp): \S+$")
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write a file atomically (temp file, then rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data) -> None:
-    """Write JSON atomically (temp file, then rename)."""
-    write_text(path, json.dumps(data, indent=2) + "\n")
-
-
-def read_json(path: Path, default=None):
-    """The JSON in ``path``, or ``default`` when there is no such file."""
-    return json.loads(path.read_text()) if path.is_file() else default
-
-
-def package_versions() -> dict:
-    """Versions of the packages a run depends on, as recorded in its config."""
-    return {"scarlet_tf": scarlet_tf.__version__, "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": numpy.__version__,
-            "python": platform.python_version()}
 
 
 def prepare_run_dir(out: Path, config: dict, overwrite: bool, extra: dict) -> bool:
@@ -204,4 +180,3 @@ def _index_is_sound(index: Path) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     return bool(lines) and all(_INDEX_LINE.match(line.strip()) for line in lines if line.strip())
-

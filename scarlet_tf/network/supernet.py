@@ -2,7 +2,8 @@
 
 Each searchable layer is a :class:`ChoiceBlock` holding all of its choices, each MBConv
 choice with its own weights and BatchNorm (the weight store; names match the plain
-model's). The path is an integer tensor ``[num_layers]``; :mod:`scarlet_tf.switching` picks the
+model's). The path is an integer tensor ``[num_layers]``;
+:mod:`scarlet_tf.network.switching` picks the
 chosen choices' variables by handle, so one small traced graph serves every path and
 unselected choices are neither computed nor held in the graph.
 """
@@ -13,12 +14,13 @@ import keras
 import numpy as np
 from keras import layers
 
-from scarlet_tf.blocks import Head, MBConv, Projection, Stem, stabilizer
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.models import block_name
 from scarlet_tf.names import STABILIZER_INITS, STABILIZERS
-from scarlet_tf.space import SKIP, LayerSpec, SearchSpace, get_space
-from scarlet_tf.switching import LayerSwitch, unnamed_variables
+from scarlet_tf.network.blocks import Head, MBConv, Projection, Stem, stabilizer
+from scarlet_tf.network.models import block_name
+from scarlet_tf.network.switching import LayerSwitch, unnamed_variables
+from scarlet_tf.space.choices import SKIP
+from scarlet_tf.space.spaces import LayerSpec, SearchSpace, get_space
 
 
 class ReplicaLocalBatchNorm(layers.BatchNormalization):
@@ -61,7 +63,7 @@ class ChoiceBlock(layers.Layer):
     choice a learnable stabilizer (1x1 conv, no bias/BN/activation) or, with
     ``stabilizer="none"``, a plain identity; a projection where the layer changes
     stride or channels. The supernet runs one of them per step
-    through :class:`scarlet_tf.switching.LayerSwitch`.
+    through :class:`scarlet_tf.network.switching.LayerSwitch`.
     """
 
     def __init__(self, layer: LayerSpec, stabilizer_mode: str = "learnable",
@@ -100,7 +102,7 @@ class Supernet(keras.Model):
 
     images: float [B, S, S, 3] in [-1, 1]; path: int32 [num_layers]; logits [B, classes].
     ``stabilizer``: ``"learnable"`` (default) or ``"none"``; ``stabilizer_init``: one of
-    :data:`scarlet_tf.blocks.STABILIZER_INITS`; ``zero_init_residual`` starts every
+    :data:`scarlet_tf.network.blocks.STABILIZER_INITS`; ``zero_init_residual`` starts every
     residual MBConv as the identity (projection BatchNorm gamma 0), so all paths agree
     at initialization.
     """
@@ -143,7 +145,7 @@ class Supernet(keras.Model):
     def run_path(self, images, path, training=None, watch=None, companions=None):
         """Logits [B, classes] of ``path`` (int32 [num_layers]), with per layer the
         picked handles and the tensors read from them (see
-        :meth:`scarlet_tf.switching.LayerSwitch.forward`). Traced, one graph serves
+        :meth:`scarlet_tf.network.switching.LayerSwitch.forward`). Traced, one graph serves
         every path; ``watch`` is called on every read trainable tensor."""
         x = self.stem(images, training=training)
         picks, reads = [], []

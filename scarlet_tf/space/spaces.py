@@ -1,4 +1,4 @@
-"""Search spaces, choices and architectures: the single description of the network.
+"""Search spaces and architectures: the single description of the network.
 
 Every other module (plain models, the supernet, costs, search, latency tables) reads
 the layer table from a :class:`SearchSpace`; none keeps its own copy. A space belongs to
@@ -24,54 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.space.choices import ALL_CHOICES, ALLOWED_TOKENS, SKIP, Choice
 
 # (out channels, layers, stride of the first layer) of SCARLET's six searchable stages.
 STAGES = ((32, 2, 2), (40, 4, 2), (80, 4, 2), (96, 4, 1), (192, 4, 2), (320, 1, 1))
+
+
 NUM_LAYERS = sum(n for _, n, _ in STAGES)  # of the SCARLET spaces
-
-_TOKEN = re.compile(r"^e([36])k([357])(se)?$")
-
-
-@dataclass(frozen=True, order=True)
-class Choice:
-    """One candidate operation of a layer: an MBConv block, or ``skip`` (expansion 0)."""
-
-    expansion: int = 0
-    kernel: int = 0
-    se: bool = False
-
-    @property
-    def is_skip(self) -> bool:
-        return self.expansion == 0
-
-    @property
-    def token(self) -> str:
-        if self.is_skip:
-            return "skip"
-        return f"e{self.expansion}k{self.kernel}" + ("se" if self.se else "")
-
-    @classmethod
-    def parse(cls, token: str) -> Choice:
-        """Parse ``e3k7se``-style tokens or ``skip``; raises ValueError on anything else."""
-        token = token.strip().lower()
-        if token == "skip":
-            return SKIP
-        match = _TOKEN.match(token)
-        if not match:
-            raise ValueError(token)
-        return cls(int(match.group(1)), int(match.group(2)), bool(match.group(3)))
-
-    def __str__(self) -> str:
-        return self.token
-
-
-SKIP = Choice()
-# The 13 candidates in path order (a layer's path index counts within its own choices).
-MBCONV_CHOICES = tuple(
-    Choice(e, k, se) for se in (False, True) for e in (3, 6) for k in (3, 5, 7)
-)
-ALL_CHOICES = MBCONV_CHOICES + (SKIP,)
-ALLOWED_TOKENS = "e{3|6}k{3|5|7} with optional 'se' suffix, or 'skip'"
 
 
 def _stage_layout(stages=STAGES):
@@ -329,6 +288,8 @@ class Family:
 
 
 _NAS_BENCH_MACRO_CHOICES = (SKIP, Choice(3, 3), Choice(6, 5))  # digits 0, 1, 2
+
+
 FAMILIES = {
     family.name: family for family in (
         Family("scarlet", STAGES, 224, 1000, 32, 2, 2, 16, 1280, "hard_swish", "relu6",
@@ -343,6 +304,8 @@ FAMILIES = {
                skip_everywhere=True, digits=_NAS_BENCH_MACRO_CHOICES),
     )
 }
+
+
 SPACE_NAMES = tuple(FAMILIES)
 
 

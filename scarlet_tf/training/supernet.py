@@ -3,7 +3,7 @@
 ``train_supernet(SupernetConfig(out="runs/demo"))`` trains a stabilized supernet and
 returns it with its per-epoch history. Steps are traced once for every path: the path
 enters as an int32 tensor ``[19]``, each layer picks its choice's variables by handle
-(:mod:`scarlet_tf.switching`), and the masked optimizers update only the picked
+(:mod:`scarlet_tf.network.switching`), and the masked optimizers update only the picked
 choices. A ``uniform`` step is one traced call; a ``fair`` step (13 paths) is one call
 of the same function per path, updating that path's choices, then one update of the stem
 and head from the mean of their gradients over the paths.
@@ -21,21 +21,17 @@ import numpy as np
 import tensorflow as tf
 
 from scarlet_tf import data
-from scarlet_tf.budget import budget_report
-from scarlet_tf.checkpoints import (
-    RunCheckpoint,
-    prepare_run_dir,
-    weight_map,
-    write_json,
-)
-from scarlet_tf.configs import SupernetConfig
-from scarlet_tf.distribute import is_chief, make_strategy
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.optimizers import make_optimizer
-from scarlet_tf.samplers import count_choices, make_sampler
-from scarlet_tf.space import get_space
-from scarlet_tf.supernet import Supernet, supernet_settings
-from scarlet_tf.switching import fast_first_run, read_handle
+from scarlet_tf.files import write_json
+from scarlet_tf.network.supernet import Supernet, supernet_settings
+from scarlet_tf.network.switching import fast_first_run, read_handle
+from scarlet_tf.space.spaces import get_space
+from scarlet_tf.training.budget import budget_report
+from scarlet_tf.training.checkpoints import RunCheckpoint, prepare_run_dir, weight_map
+from scarlet_tf.training.configs import SupernetConfig
+from scarlet_tf.training.distribute import is_chief, make_strategy
+from scarlet_tf.training.optimizers import make_optimizer
+from scarlet_tf.training.samplers import count_choices, make_sampler
 
 
 def learning_rate(step: int, total: int, warmup: int, peak: float) -> float:

@@ -15,8 +15,9 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from scarlet_tf.cost_model import se_channels
-from scarlet_tf.space import Choice, LayerSpec, SearchSpace
+from scarlet_tf.space.choices import Choice
+from scarlet_tf.space.costs import se_channels
+from scarlet_tf.space.spaces import LayerSpec, SearchSpace
 
 BN_MOMENTUM = 0.99
 BN_EPSILON = 1e-3

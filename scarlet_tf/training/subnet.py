@@ -27,16 +27,17 @@ import keras
 import tensorflow as tf
 
 from scarlet_tf import data
-from scarlet_tf.checkpoints import prepare_run_dir, read_json, write_json
-from scarlet_tf.configs import SubnetConfig
-from scarlet_tf.cost_model import costs
-from scarlet_tf.distribute import is_chief, make_strategy
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.evaluation import recalibrate_batch_norms
-from scarlet_tf.models import build_model
+from scarlet_tf.evaluation.evaluator import recalibrate_batch_norms
+from scarlet_tf.files import read_json, write_json
 from scarlet_tf.names import DEFAULT_RECAL_BATCHES
-from scarlet_tf.rundir import SupernetRun
-from scarlet_tf.space import get_space, resolve_arch
+from scarlet_tf.network.models import build_model
+from scarlet_tf.space.costs import costs
+from scarlet_tf.space.spaces import get_space, resolve_arch
+from scarlet_tf.training.checkpoints import prepare_run_dir
+from scarlet_tf.training.configs import SubnetConfig
+from scarlet_tf.training.distribute import is_chief, make_strategy
+from scarlet_tf.training.rundir import SupernetRun
 
 EXPONENTIAL_RATE, EXPONENTIAL_EPOCHS = 0.97, 2.4  # MnasNet: x0.97 every 2.4 epochs
 
@@ -44,7 +45,7 @@ EXPONENTIAL_RATE, EXPONENTIAL_EPOCHS = 0.97, 2.4  # MnasNet: x0.97 every 2.4 epo
 @keras.saving.register_keras_serializable("scarlet_tf")
 class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
     """Learning rate per step: linear warm-up to ``peak`` over ``warmup`` steps, then
-    cosine decay to 0 at ``total`` steps (what :func:`scarlet_tf.training.learning_rate`
+    cosine decay to 0 at ``total`` steps (what :func:`scarlet_tf.training.supernet.learning_rate`
     computes) or ``peak * rate ** ((step - warmup) / decay_steps)`` (``exponential``)."""
 
     def __init__(self, peak: float, total: int, warmup: int, decay: str = "cosine",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import DECAYS, OPTIMIZERS, SAMPLERS, STABILIZER_INITS, STABILIZERS
-from scarlet_tf.space import resolve_arch
+from scarlet_tf.space.spaces import resolve_arch
 
 
 @dataclass(kw_only=True)
