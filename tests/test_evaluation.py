@@ -110,6 +110,24 @@ def test_scores_do_not_depend_on_order_and_restore_statistics(supernet, evaluato
                for s, bn in zip(stored, batch_norms(supernet)))
 
 
+
+def test_restore_keeps_statistics_that_changed_after_construction(supernet, evaluator):
+    """Training between scores (e.g. in an epoch-end callback) moves the statistics; a
+    score must restore those, not the ones the Evaluator saw when it was built."""
+    from scarlet_tf.evaluation.evaluator import batch_norms
+
+    norms = batch_norms(supernet)
+    before = [np.array(bn.moving_mean) for bn in norms]
+    try:
+        for bn in norms:
+            bn.moving_mean.assign(bn.moving_mean + 0.5)
+        moved = [np.array(bn.moving_mean) for bn in norms]
+        evaluator.score(Architecture.parse(ARCHS[0]))
+        assert all(np.array_equal(m, np.array(bn.moving_mean)) for m, bn in zip(moved, norms))
+    finally:
+        for value, bn in zip(before, norms):
+            bn.moving_mean.assign(value)
+
 def test_recalibration_is_the_exact_average_of_batch_statistics(supernet, evaluator):
     import tensorflow as tf
 

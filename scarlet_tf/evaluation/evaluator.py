@@ -48,9 +48,10 @@ class Evaluator:
         limit = None if max_images is None else -(-max_images // batch_size)
         self.eval = _cached_batches(dataset, split, batch_size, size, limit, max_images)
         self.norms = batch_norms(supernet)
-        self.stored = {id(bn): (tf.Variable(bn.moving_mean), tf.Variable(bn.moving_variance))
-                       for bn in self.norms}
-        self.changed = []  # the BN layers recalibrate() changed, until restore()
+        # id -> (BN layer, its moving mean, its moving variance) as they were before
+        # recalibrate() changed them, until restore(): snapshots taken when a path is
+        # recalibrated, so the supernet may train between scores.
+        self.saved = {}
         self.momentum = tf.Variable(0.0, trainable=False)
         images = tf.TensorSpec([None, size, size, 3], tf.float32)
         path = tf.TensorSpec([len(self.space.layers)], tf.int32)
@@ -75,21 +76,24 @@ class Evaluator:
     def recalibrate(self, path) -> None:
         """Set the path's BN statistics to their average over the recalibration batches.
 
-        Only the path's layers run, so only their statistics change (until :meth:`restore`).
+        Only the path's layers run, so only their statistics change (until :meth:`restore`,
+        which puts back the values they had here).
         """
-        self.changed += self._path_norms(path)
+        for bn in self._path_norms(path):
+            if id(bn) not in self.saved:
+                self.saved[id(bn)] = (bn, bn.moving_mean.numpy(), bn.moving_variance.numpy())
         for i, (images, _) in enumerate(self.recal):
             self.momentum.assign(i / (i + 1))
             self._recal_step(images, path)
 
     def restore(self) -> None:
-        """Put back the stored BN statistics of the layers recalibrated since the last
-        restore (eagerly: a traced copy of every BN's statistics took seconds to trace)."""
-        for bn in self.changed:
-            mean, variance = self.stored[id(bn)]
+        """Put back the BN statistics of the layers recalibrated since the last restore,
+        as they were before (eagerly: a traced copy of every BN's statistics is slow to
+        trace)."""
+        for bn, mean, variance in self.saved.values():
             bn.moving_mean.assign(mean)
             bn.moving_variance.assign(variance)
-        self.changed = []
+        self.saved = {}
 
     def _path_norms(self, path) -> list[layers.BatchNormalization]:
         """The BN layers ``path`` (int32 [num_layers]) runs: stem, its choices, head."""

@@ -46,13 +46,14 @@ class ScoreFixedPaths(keras.callbacks.Callback):
         super().__init__()
         self.archs, self.dataset, self.record = archs, dataset, record
         self.steps_per_epoch, self.count = steps_per_epoch, count
+        self.evaluator = None
 
     def on_epoch_end(self, epoch, logs=None):
         from scarlet_tf.evaluation.evaluator import Evaluator
 
-        # a fresh Evaluator: it snapshots the training BN statistics it later restores
-        evaluator = Evaluator(self.model, self.dataset, recal_batches=4)
-        scores = [evaluator.score(arch)["accuracy"] for arch in self.archs]
+        if self.evaluator is None:  # one Evaluator: it restores the statistics of the moment
+            self.evaluator = Evaluator(self.model, self.dataset, recal_batches=4)
+        scores = [self.evaluator.score(arch)["accuracy"] for arch in self.archs]
         steps = (epoch + 1) * self.steps_per_epoch
         rows = [r for r in read_json(self.record, []) if r["epoch"] != epoch + 1]
         rows.append({"epoch": epoch + 1, "steps": steps, "updates_per_choice": steps / self.count,
