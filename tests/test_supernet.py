@@ -367,7 +367,7 @@ def test_hard_swish_gradient_matches_keras():
     import keras
     import tensorflow as tf
 
-    from scarlet_tf.network.switching import hard_swish
+    from scarlet_tf.network.switched_ops import hard_swish
 
     x = tf.constant(np.concatenate([np.linspace(-5, 5, 2001), [-3.0, 3.0, 0.0]]), tf.float32)
     with tf.GradientTape(persistent=True) as tape:

@@ -16,8 +16,8 @@ from keras import layers
 
 from scarlet_tf import data
 from scarlet_tf.names import DEFAULT_RECAL_BATCHES
+from scarlet_tf.network.handles import fast_first_run
 from scarlet_tf.network.models import nested_layers
-from scarlet_tf.network.switching import fast_first_run
 from scarlet_tf.space.spaces import resolve_arch
 
 

@@ -31,10 +31,16 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 
-import keras
 import tensorflow as tf
 
-from scarlet_tf.network.blocks import BN_EPSILON, MBConv, Projection
+from scarlet_tf.network.blocks import MBConv, Projection
+from scarlet_tf.network.handles import local_handle, read_handle, replica_index
+from scarlet_tf.network.switched_ops import (
+    conv1x1,
+    hard_swish,
+    squeeze_excite_gate,
+    switched_batch_norm,
+)
 
 DECAYED_ROLES = ("expand", "dw", "project", "se_reduce", "se_expand", "stabilizer",
                  "shortcut")  # kernels
@@ -172,7 +178,7 @@ class LayerSwitch:
         (capturing every variable's handle separately costs per call in proportion to the
         whole space).
         A null variable is its own companion (zero gradients keep it and its slots 0)."""
-        replica = _replica_index()
+        replica = replica_index()
         first = self.roles[0][self.used[0]]
         key = (count, replica, tuple(id(c) for c in companions.get(id(first), [])))
         if key not in self._tables:
@@ -181,9 +187,9 @@ class LayerSwitch:
                 columns = []
                 for role in self.used:
                     variables = [roles[role] for roles in self.roles]
-                    columns.append([_local_handle(v, replica) for v in variables])
+                    columns.append([local_handle(v, replica) for v in variables])
                     if not is_statistic(role):
-                        columns += [[_local_handle(companions[id(v)][k], replica)
+                        columns += [[local_handle(companions[id(v)][k], replica)
                                      for v in variables] for k in range(count)]
                 self._tables[key] = tf.stack([tf.stack(c) for c in columns], axis=1)
         return self._tables[key]
@@ -213,13 +219,13 @@ class LayerSwitch:
         return y, reads
 
     def _skip(self, x, reads):
-        return _conv1x1(x, reads["stabilizer"]) if "stabilizer" in reads else tf.identity(x)
+        return conv1x1(x, reads["stabilizer"]) if "stabilizer" in reads else tf.identity(x)
 
     def _projection(self, x, reads, picked, momentum):
         """The skip of a layer that changes stride or channels: strided 1x1 conv, BN."""
         stride = self.spec.stride
         y = tf.nn.conv2d(x, reads["shortcut"], stride, "SAME")
-        return _batch_norm(y, reads, picked.handles, "shortcut", momentum)
+        return switched_batch_norm(y, reads, picked.handles, "shortcut", momentum)
 
     def _shortcut(self, x, reads, picked):
         """What is added to the MBConv part in a layer with a skip choice (a residual
@@ -232,118 +238,18 @@ class LayerSwitch:
         """The MBConv part (no residual add) of the picked choice's weights."""
 
         def norm(y, prefix):
-            return _batch_norm(y, reads, picked.handles, prefix, momentum)
+            return switched_batch_norm(y, reads, picked.handles, prefix, momentum)
 
         act = hard_swish if self.spec.activation == "hard_swish" else tf.nn.relu
-        y = act(norm(_conv1x1(x, reads["expand"]), "expand"))
+        y = act(norm(conv1x1(x, reads["expand"]), "expand"))
         stride = self.spec.stride
         y = tf.nn.depthwise_conv2d(y, reads["dw"], [1, stride, stride, 1], "SAME")
         y = act(norm(y, "dw"))
         if self.se_mode != "never":
-            gate = _squeeze_excite(y, reads)
+            gate = squeeze_excite_gate(y, reads)
             if self.se_mode == "switch":  # a null gate for choices without squeeze-excite
                 gate = tf.where(picked.has_se, gate, tf.ones_like(gate))
             y = y * gate
-        y = norm(_conv1x1(y, reads["project"]), "project")
+        y = norm(conv1x1(y, reads["project"]), "project")
         y.set_shape([x.shape[0], None, None, self.spec.out_channels])
         return y
-
-
-def fast_first_run() -> None:
-    """Turn off Grappler's graph rewrites (process-wide): on the switched step they
-    lengthen its first run several-fold and make later steps no faster."""
-    tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
-
-
-def constant(value):
-    """``value`` as a float32 constant: a Python number (or tuple) becomes one constant
-    per (graph, replica), shared by every use (a traced step needs the same few
-    constants hundreds of times, each otherwise its own op); a tensor passes
-    through. The cache lives on the graph (it holds the graph's tensors, so a cache
-    outside would keep every traced graph alive)."""
-    if not isinstance(value, (int, float, tuple)) or tf.executing_eagerly():
-        return value
-    graph = tf.compat.v1.get_default_graph()
-    if not hasattr(graph, "scarlet_constants"):
-        graph.scarlet_constants = {}
-    key = (tf.distribute.get_replica_context(), value)  # None across replicas
-    if key not in graph.scarlet_constants:
-        graph.scarlet_constants[key] = tf.constant(value, tf.float32)
-    return graph.scarlet_constants[key]
-
-
-def _replica_index() -> int:
-    """This replica's index among the strategy's replicas (0 without a strategy)."""
-    context = tf.distribute.get_replica_context()
-    return int(tf.get_static_value(context.replica_id_in_sync_group)) if context else 0
-
-
-def _local_handle(variable, replica: int):
-    """The handle of ``variable``'s copy for ``replica`` (eager; Keras or tf variable).
-    A worker holds its local copies in replica order, the same count on every worker."""
-    tf_variable = variable.value if isinstance(variable, keras.Variable) else variable
-    copies = getattr(tf_variable, "values", None) or (tf_variable,)
-    return copies[replica % len(copies)].handle
-
-
-def read_handle(handle, dtype):
-    """The current value behind a resource handle."""
-    return tf.raw_ops.ReadVariableOp(resource=handle, dtype=dtype)
-
-
-@tf.custom_gradient
-def hard_swish(x):
-    """Keras' hard swish, ``x * relu6(x + 3) / 6``, with its gradient in one expression:
-    on tensors of unknown shape (the switched block's) the chain rule through the product
-    and quotient takes 19 graph ops, three of them sums over the whole tensor (gradients
-    of the constants 3 and 6); this takes 10, none of them a sum (counted)."""
-    def grad(upstream):
-        inner = tf.where(x >= constant(3.0), constant(1.0), x * constant(1 / 3) + constant(0.5))
-        return upstream * tf.where(x <= constant(-3.0), constant(0.0), inner)
-    return keras.activations.hard_swish(x), grad
-
-
-def _conv1x1(x, kernel):
-    return tf.nn.conv2d(x, kernel, 1, "SAME")
-
-
-def _squeeze_excite(y, reads):
-    """Per-channel gate [B, 1, 1, C] of ``y`` [B, H, W, C] (Keras' SqueezeExcite)."""
-    s = tf.reduce_mean(y, axis=[1, 2], keepdims=True)
-    s = tf.nn.relu(tf.nn.bias_add(_conv1x1(s, reads["se_reduce"]), reads["se_reduce_bias"]))
-    return keras.activations.hard_sigmoid(
-        tf.nn.bias_add(_conv1x1(s, reads["se_expand"]), reads["se_expand_bias"]))
-
-
-def _batch_norm(x, reads, handles, prefix, momentum):
-    """Keras' BatchNormalization over [B, H, W, C] as one fused op: batch statistics and
-    a moving-average update through the handles when ``momentum`` is given (training),
-    else the moving statistics."""
-    mean_handle, var_handle = handles[f"{prefix}_mean"], handles[f"{prefix}_var"]
-    gamma, beta = reads[f"{prefix}_gamma"], reads[f"{prefix}_beta"]
-    if momentum is None:
-        y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-            x, gamma, beta, read_handle(mean_handle, x.dtype), read_handle(var_handle, x.dtype),
-            epsilon=BN_EPSILON, is_training=False)
-        return y
-    # Version 1 of the op: the gradient tape lets its unused outputs have no gradient,
-    # where V3's get a ZerosLike each (five per BatchNorm, dead ops in every trace).
-    y, mean, variance, *_ = tf.raw_ops.FusedBatchNorm(
-        x=x, scale=gamma, offset=beta, mean=constant(()), variance=constant(()),
-        epsilon=BN_EPSILON, is_training=True)
-    variance = variance * _biased(x)  # the op returns the unbiased variance
-    keep, update = constant(momentum), constant(1.0 - momentum)
-    for handle, value in ((mean_handle, mean), (var_handle, variance)):
-        moving = read_handle(handle, x.dtype)
-        tf.raw_ops.AssignVariableOp(resource=handle, value=moving * keep + value * update)
-    return y
-
-
-def _biased(x):
-    """(n - 1) / n for the n = B * H * W values per channel of ``x``: a constant where
-    the shape is static (the traced step's), else computed."""
-    count = x.shape[:3].num_elements()
-    if count is None:
-        count = tf.cast(tf.reduce_prod(tf.shape(x)[:3]), x.dtype)
-        return (count - 1) / count
-    return constant((count - 1) / count)

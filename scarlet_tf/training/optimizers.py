@@ -14,7 +14,8 @@ import tensorflow as tf
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import OPTIMIZERS
-from scarlet_tf.network.switching import DECAYED_ROLES, constant, read_handle, unnamed_variables
+from scarlet_tf.network.handles import constant, read_handle
+from scarlet_tf.network.switching import DECAYED_ROLES, unnamed_variables
 
 
 class MaskedOptimizer:

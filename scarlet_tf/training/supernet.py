@@ -23,8 +23,8 @@ import tensorflow as tf
 from scarlet_tf import data
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.files import write_json
+from scarlet_tf.network.handles import fast_first_run, read_handle
 from scarlet_tf.network.supernet import Supernet, supernet_settings
-from scarlet_tf.network.switching import fast_first_run, read_handle
 from scarlet_tf.space.spaces import get_space
 from scarlet_tf.training.budget import budget_report
 from scarlet_tf.training.checkpoints import RunCheckpoint, prepare_run_dir, weight_map
