@@ -14,13 +14,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import keras
 import numpy as np
 
+from scarlet_tf.export.pipeline import convert, model_for
+from scarlet_tf.export.tflite import to_tflite
 from scarlet_tf.latency.table import LatencyTable
-from scarlet_tf.latency.timing import (
-    HostRunner,
-    measure,
-)
+from scarlet_tf.latency.timing import HostRunner, measure
+from scarlet_tf.network.blocks import Head, MBConv, Projection, Stem
 from scarlet_tf.space.spaces import SearchSpace, get_space, resolve_arch
 from scarlet_tf.space.strata import STRATA, stratified_archs
 
@@ -30,10 +31,6 @@ def part_models(space: SearchSpace):
     (``"head"``) and each ``(layer index, token)`` block of ``space`` (an identity skip
     excluded, a projection skip included), built from :mod:`scarlet_tf.network.blocks` at the
     layer's input shape."""
-    import keras  # TensorFlow-backed: loaded only to build tables (module docstring)
-
-    from scarlet_tf.network.blocks import Head, MBConv, Projection, Stem
-
     def wrap(side, channels, block):
         inputs = keras.Input((side, side, channels), batch_size=1)
         return keras.Model(inputs, block.unroll(inputs))
@@ -49,8 +46,6 @@ def part_models(space: SearchSpace):
 
 
 def _write_tflite(model, path: Path) -> Path:
-    from scarlet_tf.export.tflite import to_tflite  # TensorFlow-backed (module docstring
-
     path.write_bytes(to_tflite(model))
     return path
 
@@ -75,9 +70,6 @@ def convert_archs(archs, space: SearchSpace, folder: Path, progress=None) -> lis
     """Each architecture's float32 TFLite file in ``folder``, freshly initialized and
     converted by :func:`scarlet_tf.export.pipeline.convert` as ``export-tflite --random-init``
     does (BatchNorm statistics set on digits images); ``progress(message)`` hears of each."""
-    # TensorFlow-backed (module docstring)
-    from scarlet_tf.export.pipeline import convert, model_for
-
     paths = []
     for i, arch in enumerate(archs):
         paths.append(folder / f"arch{i}.tflite")

@@ -4,8 +4,8 @@ A :class:`LatencyTable` holds the measured latency (ms) of the stem, the head an
 (layer index, choice token) block of a search space, each timed as its own small TFLite
 model built from the same block classes as the real network; an identity skip costs 0 (a
 projection skip is a part of its own). Every model is timed with
-:func:`scarlet_tf.latency.timing.measure`, the fastest run over fresh interpreters: the latency
-``scarlet-tf benchmark`` reports, and the table records the protocol's settings so
+:func:`scarlet_tf.latency.timing.measure`, the fastest run over fresh interpreters:
+the latency ``scarlet-tf benchmark`` reports, and the table records the protocol's settings so
 ``benchmark --table`` times with them. It predicts a whole architecture from the sum of
 its parts plus a correction for what the sum misses (a model's fixed overhead, each
 part's own invoke overhead, kernel sizes that run at another speed in a network than
@@ -13,11 +13,8 @@ alone), fitted on a stratified set of architectures timed end to end:
 uniform draws alone all look alike, while a latency-limited search goes to the corners
 (all kernel 3, all kernel 7, many skips).
 
-Reading a table and predicting from it is light (no TensorFlow); building or validating
-one imports the TensorFlow-backed model and export modules when it starts. Whole
-architectures (calibration, validation) are converted as ``export-tflite --random-init``
-converts them (:func:`scarlet_tf.export.pipeline.convert`). Timing itself is
-:mod:`scarlet_tf.latency.timing`'s (host) or :mod:`scarlet_tf.latency.android`'s (adb).
+Reading a table and predicting from it is light (no TensorFlow), so costs and the
+search use it freely; :mod:`scarlet_tf.latency.builder` builds and validates tables.
 """
 
 from __future__ import annotations
