@@ -33,8 +33,14 @@ ROOT = Path(__file__).resolve().parents[2]
 # kind: does one path of the costliest choice learn as fast as one path of e3k3? and
 # "2-skip" pairs e3k3 with the weightless skip (a depth choice).
 CHOICE_SETS = {"1": "e3k3", "2": "e3k3,e6k5se", "4": "e3k3,e6k5se,e3k7,skip", "13": None,
-               "1-e6k5se": "e6k5se", "2-skip": "e3k3,skip"}
+               "1-e6k5se": "e6k5se", "2-skip": "e3k3,skip", "2-fair": "e3k3,e6k5se"}
+# Runs with the fair sampler (every choice of a layer trained at each step, gradients
+# summed): "2-fair" gives each of two weighted choices one update per step, as many as
+# one path gets. If it learns per step as one path does, the count of updates is what
+# slows "2"; if not, the choices interfere through what they share (stem, head).
+FAIR = {"2-fair"}
 FIXED_PATHS = 8
+SCORED_IMAGES = 1000  # of the search split (digits has 145, CIFAR-10 5,000)
 
 
 class ScoreFixedPaths(keras.callbacks.Callback):
@@ -45,6 +51,7 @@ class ScoreFixedPaths(keras.callbacks.Callback):
                  record: Path):
         super().__init__()
         self.archs, self.dataset, self.record = archs, dataset, record
+        # count: steps per update of a choice (its choices per layer; 1 for a fair run)
         self.steps_per_epoch, self.count = steps_per_epoch, count
         self.evaluator = None
 
@@ -52,7 +59,8 @@ class ScoreFixedPaths(keras.callbacks.Callback):
         from scarlet_tf.evaluation.evaluator import Evaluator
 
         if self.evaluator is None:  # one Evaluator: it restores the statistics of the moment
-            self.evaluator = Evaluator(self.model, self.dataset, recal_batches=4)
+            self.evaluator = Evaluator(self.model, self.dataset, recal_batches=4,
+                                       max_images=SCORED_IMAGES)
         scores = [self.evaluator.score(arch)["accuracy"] for arch in self.archs]
         steps = (epoch + 1) * self.steps_per_epoch
         rows = [r for r in read_json(self.record, []) if r["epoch"] != epoch + 1]
@@ -77,12 +85,12 @@ def run_one(name: str, args) -> list[dict]:
         return done
     choices = CHOICE_SETS[name]
     space = get_space("scarlet-cifar", choices=choices)
-    count = max(space.num_choices)
+    count = 1 if name in FAIR else max(space.num_choices)
     archs = [Architecture.random(seed, space) for seed in range(FIXED_PATHS)]
     config = SupernetConfig(out=str(args.runs / args.name / f"choices-{name}"),
                             dataset=args.dataset, choices=choices, epochs=args.epochs,
                             steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-                            lr=args.lr)
+                            lr=args.lr, sampler="fair" if name in FAIR else "uniform")
     train_supernet(config, verbose=False, callbacks=[
         ScoreFixedPaths(archs, args.dataset, args.steps_per_epoch, count, record)])
     return read_json(record, [])
