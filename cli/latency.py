@@ -163,30 +163,31 @@ def latency_table(space, width, num_classes, input_size, adb_serial, benchmark_b
     Every model is timed as `scarlet-tf benchmark` times it (the fastest run over fresh
     interpreters); validation converts architectures as `export-tflite --random-init`
     does and times them with the table's settings."""
-    from scarlet_tf import latency
+    from scarlet_tf.latency import builder
+    from scarlet_tf.latency.table import LatencyTable
 
     params["adb_serial"] = adb_serial
     if validate is not None:
         if not table or validate < 1 or recheck < 0:
             raise ScarletError("--validate N needs N >= 1, --table FILE and --recheck >= 0")
-        lut = latency.LatencyTable.load(table)
+        lut = LatencyTable.load(table)
         runner = make_runner(chosen_protocol(params, lut), adb_serial, benchmark_binary,
                              delegate, cpu_mask)
-        records, speed = latency.validate(lut, validate, runner=runner, seed=seed + 1000,
+        records, speed = builder.validate(lut, validate, runner=runner, seed=seed + 1000,
                                           recheck=recheck,
                                           progress=lambda message: click.echo(message, err=True))
         for record in records:
             click.echo(f"{record['arch']}: predicted {record['predicted_ms']:.2f} ms, measured "
                        f"{record['measured_ms']:.2f} ms ({record['error']:+.1%})")
         click.echo(validation_summary(records))
-        result = {"table": table, "records": records, "accuracy": latency.accuracy(records),
+        result = {"table": table, "records": records, "accuracy": builder.accuracy(records),
                   "host_speed": speed}
         if speed is not None:
             click.echo(f"host speed: {min(recheck, len(lut.calibration))} of the table's "
                        f"calibration architectures ran {speed:.3f}x as fast as when it was "
                        f"built; with that removed:")
             click.echo(validation_summary(records, "adjusted_error"))
-            result["adjusted_accuracy"] = latency.accuracy(records, "adjusted_error")
+            result["adjusted_accuracy"] = builder.accuracy(records, "adjusted_error")
         if out:
             Path(out).write_text(json.dumps(result, indent=1))
         return
@@ -194,7 +195,7 @@ def latency_table(space, width, num_classes, input_size, adb_serial, benchmark_b
         raise ScarletError("give --out FILE to build a table, or --validate N --table FILE")
     runner = make_runner(chosen_protocol(params), adb_serial, benchmark_binary, delegate,
                          cpu_mask)
-    built = latency.build_table(get_space(space, width=width, num_classes=num_classes,
+    built = builder.build_table(get_space(space, width=width, num_classes=num_classes,
                                           input_size=input_size),
                                 runner=runner, calibrate=calibrate, seed=seed,
                                 progress=lambda message: click.echo(message, err=True))

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from scarlet_tf import Architecture, ScarletError, costs, get_space, nas_bench_macro
+from scarlet_tf import Architecture, ScarletError, costs, get_space
+from scarlet_tf.evaluation import nas_bench_macro
 from scarlet_tf.space.choices import SKIP
 
 SPACE = "nas-bench-macro"

@@ -4,7 +4,7 @@ A resumable driver for the acceptance measurement, through the installed ``scarl
 
 1. builds a table with ``scarlet-tf latency-table --space SPACE --out TABLE`` unless
    TABLE exists;
-2. draws ``--archs`` stratified architectures (``latency.stratified_archs``, seeded apart
+2. draws ``--archs`` stratified architectures (``scarlet_tf.space.stratified_archs``, seeded apart
    from the table's calibration, seed 0, and ``--validate``'s, seed 1000) that are not in
    the table's calibration set;
 3. for each, runs ``scarlet-tf export-tflite ARCH --random-init`` and then
