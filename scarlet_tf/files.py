@@ -1,6 +1,5 @@
-"""Small, safe file helpers: atomic text and JSON writes, resumable CSV rows, and the
-package versions every run records.
-"""
+"""Small, safe file helpers (light: no TensorFlow): atomic text and JSON writes, and CSV
+rows that an interrupted run resumes from."""
 
 from __future__ import annotations
 
@@ -8,14 +7,7 @@ import csv
 import io
 import json
 import os
-import platform
 from pathlib import Path
-
-import keras
-import numpy
-import tensorflow as tf
-
-import scarlet_tf
 
 
 def write_text(path: Path, text: str) -> None:
@@ -33,13 +25,6 @@ def write_json(path: Path, data) -> None:
 def read_json(path: Path, default=None):
     """The JSON in ``path``, or ``default`` when there is no such file."""
     return json.loads(path.read_text()) if path.is_file() else default
-
-
-def package_versions() -> dict:
-    """Versions of the packages a run depends on, as recorded in its config."""
-    return {"scarlet_tf": scarlet_tf.__version__, "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": numpy.__version__,
-            "python": platform.python_version()}
 
 
 def read_rows(path: Path) -> list[dict]:

@@ -30,7 +30,7 @@ def test_every_public_name_resolves(package):
 
 def test_light_packages_load_no_tensorflow():
     code = ("import sys, scarlet_tf, scarlet_tf.space, scarlet_tf.search, scarlet_tf.latency,"
-            " scarlet_tf.latency.table, scarlet_tf.evaluation.nas_bench_macro\n"
+            " scarlet_tf.latency.table, scarlet_tf.evaluation.nas_bench_macro, scarlet_tf.files\n"
             "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, check=True)

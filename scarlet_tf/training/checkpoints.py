@@ -22,15 +22,19 @@ This module writes the directory (for the trainer) and holds the checkpoint form
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import warnings
 from pathlib import Path
 
+import keras
+import numpy
 import tensorflow as tf
 
+import scarlet_tf
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.files import package_versions, read_json, write_json, write_text
+from scarlet_tf.files import read_json, write_json, write_text
 
 # Errors tf.train raises for a missing, truncated or corrupt checkpoint file.
 _DAMAGED = (tf.errors.OpError, IndexError, ValueError)
@@ -41,6 +45,13 @@ _NUMBER = re.compile(r"^ckpt-(\d+)$")
 
 _INDEX_LINE = re.compile(r'^(model_checkpoint_path|all_model_checkpoint_paths): "[^"]*"$'
                          r"|^(all_model_checkpoint_timestamps|last_preserved_timestamp): \S+$")
+
+
+def package_versions() -> dict:
+    """Versions of the packages a run depends on, as recorded in its config."""
+    return {"scarlet_tf": scarlet_tf.__version__, "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version()}
 
 
 def prepare_run_dir(out: Path, config: dict, overwrite: bool, extra: dict) -> bool:
