@@ -24,7 +24,7 @@ from scarlet_tf.errors import ScarletError
 from scarlet_tf.space.spaces import get_family
 
 SPACE = "nas-bench-macro"
-DATA = Path(__file__).resolve().parent / "benchmarks" / "nas-bench-macro_cifar10.json"
+DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "nas-bench-macro_cifar10.json"
 
 
 @dataclass(frozen=True)
