@@ -17,9 +17,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from scarlet_tf.evaluation import Evaluator
-from scarlet_tf.folding import extract_subnet
-from scarlet_tf.rundir import SupernetRun
+from scarlet_tf.evaluation.evaluator import Evaluator
+from scarlet_tf.evaluation.folding import extract_subnet
+from scarlet_tf.training.rundir import SupernetRun
 
 
 def rss_mb() -> float:

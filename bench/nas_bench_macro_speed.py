@@ -30,11 +30,11 @@ def scoring_ratio(dataset: str, recal_batches: int, images: int, networks: int) 
     per model before timing), alternated over ``networks`` depth-stratified codes."""
     import tensorflow as tf
 
-    from scarlet_tf import nas_bench_macro
-    from scarlet_tf.evaluation import Evaluator
-    from scarlet_tf.models import build_model
-    from scarlet_tf.space import get_space
-    from scarlet_tf.supernet import Supernet
+    from scarlet_tf.evaluation import nas_bench_macro
+    from scarlet_tf.evaluation.evaluator import Evaluator
+    from scarlet_tf.network.models import build_model
+    from scarlet_tf.network.supernet import Supernet
+    from scarlet_tf.space.spaces import get_space
 
     space = get_space(SPACE)
     evaluator = Evaluator(Supernet(space), dataset, recal_batches=recal_batches,

@@ -50,7 +50,7 @@ def plain_step(arch, space, batch):
     import keras
     import tensorflow as tf
 
-    from scarlet_tf.models import build_model
+    from scarlet_tf.network.models import build_model
 
     model = build_model(arch, space, zero_init_residual=True)
     optimizer = keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)
@@ -75,7 +75,8 @@ def step_ratios(width: float, batch_size: int, steps: int, paths: int, warmup: i
     steady steps."""
     import tensorflow as tf
 
-    from scarlet_tf.training import SupernetConfig, SupernetTrainer
+    from scarlet_tf.training.configs import SupernetConfig
+    from scarlet_tf.training.supernet import SupernetTrainer
 
     rng = np.random.default_rng(0)
     batch = (tf.constant(rng.uniform(-1, 1, (batch_size, 32, 32, 3)), tf.float32),
@@ -117,9 +118,9 @@ def first_steps(trainer, batch, count: int) -> dict:
 
 def evaluator_times(width: float, candidates: int) -> dict:
     """Seconds to the first score of a freshly loaded supernet, then per later score."""
-    from scarlet_tf.evaluation import Evaluator
-    from scarlet_tf.space import get_space
-    from scarlet_tf.supernet import Supernet
+    from scarlet_tf.evaluation.evaluator import Evaluator
+    from scarlet_tf.network.supernet import Supernet
+    from scarlet_tf.space.spaces import get_space
 
     supernet = Supernet(get_space("scarlet-cifar", width=width))
     start = time.perf_counter()

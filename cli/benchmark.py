@@ -31,7 +31,7 @@ def sample_size(archs: str) -> int | None:
 def check_source(out: Path, source: dict) -> None:
     """Refuse to resume scores made with other settings (another supernet checkpoint,
     sample or recalibration): they would mix two rankers in one file."""
-    from scarlet_tf.checkpoints import read_json, write_json
+    from scarlet_tf.files import read_json, write_json
 
     stored = read_json(out / "source.json")
     if stored is not None and stored != source:
@@ -45,9 +45,10 @@ def check_source(out: Path, source: dict) -> None:
 def rank_nas_bench_macro(run, out: Path, *, dataset, recal_batches, max_images, archs,
                          siblings, seed, quiet) -> None:
     """Rank a nas-bench-macro supernet run against the shipped benchmark truth (resumable)."""
-    from scarlet_tf import nas_bench_macro
-    from scarlet_tf.checkpoints import read_state, write_json
-    from scarlet_tf.macro_ranking import benchmark_report, rank_on_benchmark, scatter
+    from scarlet_tf.evaluation import nas_bench_macro
+    from scarlet_tf.evaluation.macro_ranking import benchmark_report, rank_on_benchmark, scatter
+    from scarlet_tf.files import write_json
+    from scarlet_tf.training.checkpoints import read_state
 
     if run.space.name != nas_bench_macro.SPACE:
         raise ScarletError(f"{run.directory} is a supernet of {run.space.name}; --truth "

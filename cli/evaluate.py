@@ -34,9 +34,9 @@ def evaluate(arch, supernet_dir, dataset, recal_batches, batch_size, split, as_j
 
 def evaluate_arch(arch, supernet_dir, dataset, recal_batches, batch_size, split) -> dict:
     """Score ``arch`` on a supernet run: accuracy, loss and its analytic costs, as a dict."""
-    from scarlet_tf.cost_model import costs
-    from scarlet_tf.rundir import SupernetRun
-    from scarlet_tf.space import resolve_arch
+    from scarlet_tf.space.costs import costs
+    from scarlet_tf.space.spaces import resolve_arch
+    from scarlet_tf.training.rundir import SupernetRun
 
     if recal_batches < 1:
         raise click.BadParameter("must be >= 1", param_hint="--recal-batches")

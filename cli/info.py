@@ -6,8 +6,8 @@ import json
 
 import click
 
-from scarlet_tf.cost_model import costs
-from scarlet_tf.space import get_space, resolve_arch
+from scarlet_tf.space.costs import costs
+from scarlet_tf.space.spaces import get_space, resolve_arch
 
 from .options import space_options
 

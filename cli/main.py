@@ -28,8 +28,8 @@ COMMANDS = {
     "rank": ".subnet:rank",
     "analyze": ".subnet:analyze",
     "export-tflite": ".export:export_tflite",
-    "benchmark": ".export:benchmark",
-    "latency-table": ".export:latency_table",
+    "benchmark": ".latency:benchmark",
+    "latency-table": ".latency:latency_table",
 }
 
 

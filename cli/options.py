@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from scarlet_tf.configs import defaults
 from scarlet_tf.names import OPTIMIZERS
-from scarlet_tf.space import SPACE_NAMES
+from scarlet_tf.space.spaces import SPACE_NAMES
+from scarlet_tf.training.configs import defaults
 
 
 def space_options(default: str = "scarlet"):
@@ -35,7 +35,7 @@ DATASET_HELP = "digits, a folder/.tar.gz with train/ and test/, or tfds:NAME."
 
 def training_options(config_class, out_help: str):
     """The options every training command shares, defaults read from ``config_class``
-    (a :mod:`scarlet_tf.configs` dataclass), then ``--quiet``."""
+    (a :mod:`scarlet_tf.training.configs` dataclass), then ``--quiet``."""
     d = defaults(config_class)
     shown = {"show_default": True}
     options = [

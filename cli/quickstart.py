@@ -7,7 +7,7 @@ folded supernet weights) -> export-tflite -> benchmark.
 The supernet is the default space (19 layers, width 1.0) with two choices per layer,
 ``e3k3`` or ``skip``: a depth search. A supernet's scores leave chance after a number of
 steps that grows with the square of the weighted choices per layer
-(:mod:`scarlet_tf.budget`): minutes of CPU suffice for one weighted choice, not for 12.
+(:mod:`scarlet_tf.training.budget`): minutes of CPU suffice for one weighted choice, not for 12.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ FINE_TUNE = {"epochs": "4", "lr": "0.02", "batch-size": "64"}
 def madds_limit() -> int:
     """Half-way between the cheapest and the costliest architecture of the space."""
     from scarlet_tf.search import SearchProblem
-    from scarlet_tf.space import get_space
+    from scarlet_tf.space.spaces import get_space
 
     space = get_space("scarlet-cifar", choices=CHOICES)
     low, high = SearchProblem(space).bounds["madds"]
@@ -36,8 +36,8 @@ def madds_limit() -> int:
 
 def settings_note() -> str:
     """Why these supernet settings: the steps it trains against those its choices need."""
-    from scarlet_tf.budget import steps_needed
-    from scarlet_tf.space import get_space
+    from scarlet_tf.space.spaces import get_space
+    from scarlet_tf.training.budget import steps_needed
 
     steps = int(TOY["epochs"]) * int(TOY["steps-per-epoch"])
     needed = steps_needed(get_space("scarlet-cifar", choices=CHOICES))
@@ -96,7 +96,7 @@ def flags(settings: dict) -> list[str]:
 
 def summary(out: Path, best: dict, limit: int, seconds: float) -> str:
     """Where everything is, the front, the chosen model, and the commands for real scale."""
-    from scarlet_tf.timing import describe_latency
+    from scarlet_tf.latency.timing import describe_latency
 
     front = json.loads((out / "search" / "pareto.json").read_text())
     members = front["front"] if isinstance(front, dict) else front

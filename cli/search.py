@@ -39,7 +39,7 @@ def build_problem(space, objectives, weights, max_madds, max_params, max_latency
 
     table = None
     if latency_table is not None:
-        from scarlet_tf.latency import LatencyTable
+        from scarlet_tf.latency.table import LatencyTable
 
         table = LatencyTable.load(latency_table)
         table.check_space(space)
@@ -87,7 +87,7 @@ def search(supernet, out, objectives, weights, max_madds, max_params, max_latenc
            latency_table, population, generations, seed, dataset, recal_batches, max_images,
            overwrite):
     """Search the supernet's space with NSGA-II (a keras-tuner oracle) under constraints."""
-    from scarlet_tf.rundir import SupernetRun
+    from scarlet_tf.training.rundir import SupernetRun
 
     run = SupernetRun(supernet)
     problem = build_problem(run.space, objectives, weights, max_madds, max_params,

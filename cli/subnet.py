@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from scarlet_tf.configs import SubnetConfig, defaults
 from scarlet_tf.names import DECAYS, DEFAULT_RECAL_BATCHES
+from scarlet_tf.training.configs import SubnetConfig, defaults
 
 from .options import DATASET_HELP, training_options
 
@@ -30,7 +30,7 @@ SUBNET = defaults(SubnetConfig)
               help="Fine-tune from this supernet's weights (its space is used).")
 def train_subnet(quiet, **settings):
     """Train architecture ARCH (name, string or JSON file) stand-alone."""
-    from scarlet_tf.subnet_training import train_subnet as train
+    from scarlet_tf.training.subnet import train_subnet as train
 
     result = train(SubnetConfig(**settings), verbose=not quiet)
     click.echo(f"done: search accuracy {result['search_accuracy']:.4f}, test accuracy "
@@ -79,7 +79,7 @@ def rank(supernet_dir, truth, out, dataset, recal_batches, max_images, top_k, ar
     as they come (a rerun resumes), and the report sets the supernet beside counting
     layers, FLOPs and the seed-to-seed ceiling.
     """
-    from scarlet_tf.rundir import SupernetRun
+    from scarlet_tf.training.rundir import SupernetRun
 
     run = SupernetRun(supernet_dir)
     dataset = dataset or run.dataset
@@ -98,8 +98,8 @@ def rank(supernet_dir, truth, out, dataset, recal_batches, max_images, top_k, ar
 
 def rank_csv(run, truth, out, dataset, recal_batches, max_images, top_k) -> None:
     """``rank`` against CSV files and train-subnet directories."""
-    from scarlet_tf.checkpoints import write_json
-    from scarlet_tf.ranking import rank_report, read_truth, scatter_plot, write_truth
+    from scarlet_tf.evaluation.ranking import rank_report, read_truth, scatter_plot, write_truth
+    from scarlet_tf.files import write_json
 
     missing = [t for t in truth if not Path(t).exists()]
     if missing:
@@ -135,9 +135,9 @@ def rank_csv(run, truth, out, dataset, recal_batches, max_images, top_k) -> None
 def analyze(supernet_dir, layer, out, dataset, batch_size, prefix_seed, recal_batches):
     """Cosine similarity of the features of every choice of one layer."""
     from scarlet_tf import data
-    from scarlet_tf.analysis import feature_consistency, heatmap, skippable_layer
-    from scarlet_tf.checkpoints import write_json
-    from scarlet_tf.rundir import SupernetRun
+    from scarlet_tf.evaluation.analysis import feature_consistency, heatmap, skippable_layer
+    from scarlet_tf.files import write_json
+    from scarlet_tf.training.rundir import SupernetRun
 
     run = SupernetRun(supernet_dir)
     dataset = dataset or run.dataset

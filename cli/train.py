@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from scarlet_tf.configs import SupernetConfig, defaults
 from scarlet_tf.names import SAMPLERS, STABILIZER_INITS, STABILIZERS
+from scarlet_tf.training.configs import SupernetConfig, defaults
 
 from .options import training_options
 
@@ -28,7 +28,7 @@ DEFAULTS = defaults(SupernetConfig)
               help="Checkpoint every N steps (and at every epoch end).")
 def train_supernet(quiet, **settings):
     """Train a stabilized weight-sharing supernet with single-path sampling."""
-    from scarlet_tf.training import train_supernet as train
+    from scarlet_tf.training.supernet import train_supernet as train
 
     _, history = train(SupernetConfig(**settings), verbose=not quiet)
     if history:

@@ -1,35 +1,42 @@
 """scarlet-tf: SCARLET-NAS (stabilized weight-sharing NAS) in Keras 3 and TensorFlow.
 
-The light parts (search spaces, architectures, costs) import without TensorFlow; the
-Keras-backed names below load on first use, so ``scarlet-tf info`` stays fast.
+The package's folders follow the pipeline: :mod:`~scarlet_tf.space` (spaces,
+architectures, costs), :mod:`~scarlet_tf.network` (blocks, plain models, the supernet),
+:mod:`~scarlet_tf.training`, :mod:`~scarlet_tf.evaluation` (scores, folding, ranking),
+:mod:`~scarlet_tf.search`, :mod:`~scarlet_tf.export` (TFLite) and
+:mod:`~scarlet_tf.latency`; each ``__init__`` states its public names. The light parts
+(search spaces, architectures, costs) import without TensorFlow; the Keras-backed names
+below load on first use, so ``scarlet-tf info`` stays fast.
 """
 
-from importlib import import_module
-
-from scarlet_tf.cost_model import costs
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.space import NAMED, Architecture, Choice, SearchSpace, get_space, resolve_arch
+from scarlet_tf.lazy import lazy_exports
+from scarlet_tf.space import (
+    NAMED,
+    Architecture,
+    Choice,
+    SearchSpace,
+    costs,
+    get_space,
+    resolve_arch,
+)
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "build_model": "scarlet_tf.models",
-    "Supernet": "scarlet_tf.supernet",
-    "SupernetRun": "scarlet_tf.rundir",
-    "SupernetConfig": "scarlet_tf.configs",
-    "train_supernet": "scarlet_tf.training",
-    "Evaluator": "scarlet_tf.evaluation",
-    "extract_subnet": "scarlet_tf.folding",
-    "SubnetConfig": "scarlet_tf.configs",
-    "train_subnet": "scarlet_tf.subnet_training",
-    "rank_statistics": "scarlet_tf.ranking",
+    "build_model": "scarlet_tf.network.models",
+    "Supernet": "scarlet_tf.network.supernet",
+    "SupernetRun": "scarlet_tf.training.rundir",
+    "SupernetConfig": "scarlet_tf.training.configs",
+    "train_supernet": "scarlet_tf.training.supernet",
+    "Evaluator": "scarlet_tf.evaluation.evaluator",
+    "extract_subnet": "scarlet_tf.evaluation.folding",
+    "SubnetConfig": "scarlet_tf.training.configs",
+    "train_subnet": "scarlet_tf.training.subnet",
+    "rank_statistics": "scarlet_tf.evaluation.ranking",
 }
 
 __all__ = ["Architecture", "Choice", "NAMED", "ScarletError", "SearchSpace", "costs",
            "get_space", "resolve_arch", *_LAZY]
 
-
-def __getattr__(name):
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'scarlet_tf' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scarlet_tf import ScarletError, get_space
-from scarlet_tf.analysis import cosine_matrix, skippable_layer
+from scarlet_tf.evaluation.analysis import cosine_matrix, skippable_layer
 
 
 def test_cosine_matrix_by_hand():

@@ -2,8 +2,8 @@
 
 import subprocess
 
-from scarlet_tf.budget import budget_report, steps_needed, weighted_choices
-from scarlet_tf.space import get_space
+from scarlet_tf.space.spaces import get_space
+from scarlet_tf.training.budget import budget_report, steps_needed, weighted_choices
 
 
 def test_skip_has_no_weights_so_it_does_not_count():

@@ -9,7 +9,7 @@ import math
 import keras
 import pytest
 
-from scarlet_tf.space import SKIPPABLE
+from scarlet_tf.space.spaces import SKIPPABLE
 
 TINY = {"width": 0.25, "choices": "e3k3se,skip", "batch_size": 16}
 EPOCH_KEYS = {"loss", "accuracy", "lr"}  # both trainers' epoch logs
@@ -62,7 +62,7 @@ def read_csv(path):
 
 
 def supernet_config(out, **settings):
-    from scarlet_tf.training import SupernetConfig
+    from scarlet_tf.training.configs import SupernetConfig
 
     return SupernetConfig(out=str(out), **TINY, **settings)
 
@@ -75,7 +75,7 @@ def test_supernet_hooks_logs_csv_and_early_stopping(tmp_path, capsys):
     """Hooks in fit's order with loss/accuracy (batch) and loss/accuracy/lr (epoch) logs;
     CSVLogger's file matches the history; EarlyStopping stops after epoch 2 of 3 with the
     epoch's checkpoint."""
-    from scarlet_tf.training import train_supernet
+    from scarlet_tf.training.supernet import train_supernet
 
     out, table = tmp_path / "run", tmp_path / "log.csv"
     recorder = Recorder()
@@ -113,7 +113,7 @@ def test_supernet_stopped_mid_epoch_saves_and_resumes(tmp_path, capsys):
     once with a checkpoint of step 2 and no record of the unfinished epoch; the same
     config resumes at step 2 (batch 2 of epoch 1) and trains the 4 remaining steps; an
     appending CSVLogger across both calls holds one row an epoch."""
-    from scarlet_tf.training import train_supernet
+    from scarlet_tf.training.supernet import train_supernet
 
     out, table = tmp_path / "run", tmp_path / "log.csv"
     config = supernet_config(out, epochs=2, steps_per_epoch=3, save_every=100)
@@ -150,7 +150,7 @@ def test_supernet_stopped_mid_epoch_saves_and_resumes(tmp_path, capsys):
 def test_supernet_terminate_on_nan_stops_without_saving_the_bad_step(tmp_path, capsys):
     """An exploding learning rate: the second step's loss is NaN; TerminateOnNaN sees it
     at that batch's end and training stops without an error and without saving it."""
-    from scarlet_tf.training import train_supernet
+    from scarlet_tf.training.supernet import train_supernet
 
     out = tmp_path / "run"
     config = supernet_config(out, epochs=1, steps_per_epoch=3, lr=1e30, warmup_epochs=0,
@@ -173,7 +173,8 @@ def test_subnet_csv_logger_early_stopping_and_logs(tmp_path):
     columns) are the supernet's loss/accuracy/lr, lr equal to history.json's (the
     epoch's last step's rate); EarlyStopping stops after epoch 2 of 3 and the run is
     scored as finished."""
-    from scarlet_tf.subnet_training import SubnetConfig, WarmupDecay, train_subnet
+    from scarlet_tf.training.configs import SubnetConfig
+    from scarlet_tf.training.subnet import WarmupDecay, train_subnet
 
     shallow = ",".join("skip" if s else "e3k3" for s in SKIPPABLE)
     out, table = tmp_path / "run", tmp_path / "log.csv"

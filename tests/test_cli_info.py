@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from scarlet_tf.cost_model import costs
+from scarlet_tf.space.costs import costs
 
 
 def run_cli(*args):

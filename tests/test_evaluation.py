@@ -23,8 +23,8 @@ def supernet():
     """Random weights, random BN statistics, stabilizers = identity + noise."""
     import keras
 
-    from scarlet_tf.evaluation import batch_norms
-    from scarlet_tf.supernet import Supernet
+    from scarlet_tf.evaluation.evaluator import batch_norms
+    from scarlet_tf.network.supernet import Supernet
 
     keras.utils.set_random_seed(1)
     net = Supernet(get_space("scarlet-cifar", **SPACE))
@@ -45,7 +45,7 @@ def supernet():
 
 @pytest.fixture(scope="module")
 def evaluator(supernet):
-    from scarlet_tf.evaluation import Evaluator
+    from scarlet_tf.evaluation.evaluator import Evaluator
 
     return Evaluator(supernet, recal_batches=2, batch_size=32, max_images=64)
 
@@ -61,8 +61,8 @@ def logits_gap(supernet, model, arch, images):
 
 @pytest.mark.parametrize("text", ARCHS)
 def test_folded_subnet_matches_supernet_path(supernet, text):
-    from scarlet_tf.folding import extract_subnet
-    from scarlet_tf.models import build_model
+    from scarlet_tf.evaluation.folding import extract_subnet
+    from scarlet_tf.network.models import build_model
 
     arch = Architecture.parse(text)
     images = np.random.default_rng(2).normal(size=(4, 32, 32, 3)).astype("float32")
@@ -77,7 +77,7 @@ def test_folded_subnet_matches_supernet_path(supernet, text):
 
 
 def test_ill_conditioned_stabilizer_is_kept_with_a_warning(supernet):
-    from scarlet_tf.folding import extract_subnet
+    from scarlet_tf.evaluation.folding import extract_subnet
 
     kernel = supernet.blocks[7].options[-1].kernel  # layer 8's stabilizer
     saved = kernel.numpy()
@@ -99,7 +99,7 @@ def test_ill_conditioned_stabilizer_is_kept_with_a_warning(supernet):
 
 
 def test_scores_do_not_depend_on_order_and_restore_statistics(supernet, evaluator):
-    from scarlet_tf.evaluation import batch_norms
+    from scarlet_tf.evaluation.evaluator import batch_norms
 
     stored = [np.array(bn.moving_mean) for bn in batch_norms(supernet)]
     a, b = (Architecture.parse(t) for t in ARCHS)
@@ -109,6 +109,24 @@ def test_scores_do_not_depend_on_order_and_restore_statistics(supernet, evaluato
     assert all(np.array_equal(s, np.array(bn.moving_mean))
                for s, bn in zip(stored, batch_norms(supernet)))
 
+
+
+def test_restore_keeps_statistics_that_changed_after_construction(supernet, evaluator):
+    """Training between scores (e.g. in an epoch-end callback) moves the statistics; a
+    score must restore those, not the ones the Evaluator saw when it was built."""
+    from scarlet_tf.evaluation.evaluator import batch_norms
+
+    norms = batch_norms(supernet)
+    before = [np.array(bn.moving_mean) for bn in norms]
+    try:
+        for bn in norms:
+            bn.moving_mean.assign(bn.moving_mean + 0.5)
+        moved = [np.array(bn.moving_mean) for bn in norms]
+        evaluator.score(Architecture.parse(ARCHS[0]))
+        assert all(np.array_equal(m, np.array(bn.moving_mean)) for m, bn in zip(moved, norms))
+    finally:
+        for value, bn in zip(before, norms):
+            bn.moving_mean.assign(value)
 
 def test_recalibration_is_the_exact_average_of_batch_statistics(supernet, evaluator):
     import tensorflow as tf
@@ -130,7 +148,7 @@ def test_recalibration_is_the_exact_average_of_batch_statistics(supernet, evalua
 
 
 def test_one_trace_and_flat_memory_over_many_candidates(supernet):
-    from scarlet_tf.evaluation import Evaluator
+    from scarlet_tf.evaluation.evaluator import Evaluator
 
     evaluator = Evaluator(supernet, recal_batches=1, batch_size=16, max_images=16)
     space = supernet.space

@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 from scarlet_tf.cli.main import main
 
-from scarlet_tf import Architecture, ScarletError, costs, export, get_space
+from scarlet_tf import Architecture, ScarletError, costs, get_space
 from scarlet_tf.data import load
-from scarlet_tf.models import build_model
-from scarlet_tf.timing import STATISTIC
+from scarlet_tf.export import parity as checks
+from scarlet_tf.export import pipeline, tflite
+from scarlet_tf.latency.timing import STATISTIC
+from scarlet_tf.network.models import build_model
 
 SPACE = ["--space", "scarlet-cifar", "--width", "0.25", "--input-size", "16"]
 # Six MBConv layers (the first of each stage), thirteen skips: a network quick to fit.
@@ -61,7 +63,7 @@ def test_export_trained_via_cli_and_benchmark(trained, tmp_path, capsys):
                                "--parity-images", "200", "--out", str(out), "--json"], capsys)
     assert code == 0
     report = json.loads(stdout)
-    assert report == json.loads(export.sidecar(out).read_text())
+    assert report == json.loads(pipeline.sidecar(out).read_text())
     assert report["size_bytes"] == out.stat().st_size
     assert report["madds"] == costs(arch, "scarlet-cifar", width=0.25, input_size=16).madds
     assert expected_ops(arch).items() <= report["ops"].items()
@@ -95,14 +97,14 @@ def test_benchmark_repeats_the_exports_latency(trained, tmp_path, capsys):
                             "--parity-images", "20", "--out", str(out)], capsys)
     assert code == 0, err
     code, stdout, _ = run_cli(["benchmark", str(out), "--json"], capsys)
-    ratio = json.loads(stdout)["latency_ms"] / export.read_sidecar(out)["latency"]["latency_ms"]
+    ratio = json.loads(stdout)["latency_ms"] / pipeline.read_sidecar(out)["latency"]["latency_ms"]
     assert 0.8 < ratio < 1.25, ratio
 
 
 def test_int8_full_integer_parity_and_accuracy_drop(trained, tmp_path):
     arch, _, model = trained
     out = tmp_path / "int8.tflite"
-    report = export.export(model, out, quantize="int8", int8_io=True, parity_images=300, runs=5)
+    report = pipeline.export(model, out, quantize="int8", int8_io=True, parity_images=300, runs=5)
     parity = report["parity"]
     assert parity["agreement"] >= 0.9 and parity["accuracy_drop"] <= 0.03
     from ai_edge_litert.interpreter import Interpreter
@@ -116,7 +118,7 @@ def test_int8_full_integer_parity_and_accuracy_drop(trained, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("quantize", ["float16", "dynamic"])
 def test_float16_and_dynamic_range_parity(trained, quantize, tmp_path):
-    report = export.export(trained[2], tmp_path / "q.tflite", quantize=quantize, runs=5)
+    report = pipeline.export(trained[2], tmp_path / "q.tflite", quantize=quantize, runs=5)
     assert not report["parity"]["accuracy_drop"] > 0.03
 
 
@@ -129,7 +131,7 @@ def test_random_init_scarlet_a(space, tmp_path, capsys):
     assert "(all builtin)" in stdout and "top-1 is reported, not checked" in stdout
     assert "host latency " in stdout and "fresh interpreters, 1 thread, XNNPACK); one " \
         "interpreter: median" in stdout
-    report = export.read_sidecar(out)
+    report = pipeline.read_sidecar(out)
     assert expected_ops("scarlet-a").items() <= report["ops"].items()
     assert report["parity"]["agreement"] >= 0.99 and report["parity"]["cosine"] > 0.999
 
@@ -146,19 +148,19 @@ def test_random_init_int8_through_the_installed_script(space, tmp_path):
     parity = json.loads(result.stdout)["parity"]
     assert parity["random_init"] and parity["cosine"] >= 0.9
     assert parity["max_abs_logit"] > 0.1  # not the vanishing logits of unrecalibrated BN
-    assert out.stat().st_size > 0 and export.read_sidecar(out)["quantize"] == "int8"
+    assert out.stat().st_size > 0 and pipeline.read_sidecar(out)["quantize"] == "int8"
 
 
 def test_random_init_check_is_cosine_not_top1():
     fields = dict(quantize="int8", images=10, max_abs_diff=1.0, max_abs_logit=2.0,
                   agreement=0.3, keras_accuracy=None, tflite_accuracy=None)
-    assert export.Parity(**fields, cosine=0.95, random_init=True).problems() == []
-    assert "top-1 agreement" in export.Parity(**fields, cosine=0.95).problems()[0]
-    nan = export.Parity(**fields, cosine=float("nan"), random_init=True)
+    assert checks.Parity(**fields, cosine=0.95, random_init=True).problems() == []
+    assert "top-1 agreement" in checks.Parity(**fields, cosine=0.95).problems()[0]
+    nan = checks.Parity(**fields, cosine=float("nan"), random_init=True)
     assert "cosine nan" in nan.problems()[0]
     logits = np.random.default_rng(0).normal(size=(5, 10))
-    assert export.mean_cosine(logits, 3 * logits + 7) == pytest.approx(1.0)
-    assert export.mean_cosine(logits, -logits) == pytest.approx(-1.0)
+    assert checks.mean_cosine(logits, 3 * logits + 7) == pytest.approx(1.0)
+    assert checks.mean_cosine(logits, -logits) == pytest.approx(-1.0)
 
 
 def tiny_model(seed):
@@ -169,30 +171,30 @@ def tiny_model(seed):
 
 
 def test_parity_failure_is_an_error_and_writes_nothing(tmp_path, monkeypatch):
-    images, labels, _ = export.real_images("digits", "test", 20, 32)
-    other = export.to_tflite(tiny_model(1))
-    check = export.parity(tiny_model(2), other, images, labels)
+    images, labels, _ = checks.real_images("digits", "test", 20, 32)
+    other = tflite.to_tflite(tiny_model(1))
+    check = checks.parity(tiny_model(2), other, images, labels)
     assert check.max_abs_diff > 1e-3 and check.problems()
-    monkeypatch.setitem(export.TOLERANCES, "none", (0.0, 1.01, None, None))
+    monkeypatch.setitem(checks.TOLERANCES, "none", (0.0, 1.01, None, None))
     out = tmp_path / "bad.tflite"
     with pytest.raises(ScarletError, match="check failed.*agreement"):
-        export.export(tiny_model(1), out, parity_images=10)
-    assert not out.exists() and not export.sidecar(out).exists()
+        pipeline.export(tiny_model(1), out, parity_images=10)
+    assert not out.exists() and not pipeline.sidecar(out).exists()
 
 
 def test_lowering_problems_and_op_counts():
     model = tiny_model(0)
-    ops = export.op_counts(export.to_tflite(model))
+    ops = tflite.op_counts(tflite.to_tflite(model))
     assert ops == {"CONV_2D": 1, "HARD_SWISH": 1, "MEAN": 1, "FULLY_CONNECTED": 1}
-    assert export.lowering_problems(model, ops) == []
+    assert tflite.lowering_problems(model, ops) == []
     broken = {"CONV_2D": 1, "MUL": 2, "ADD": 1, "MEAN": 1, "FlexConv2D": 1, "VAR_HANDLE": 3}
-    problems = " | ".join(export.lowering_problems(model, broken))
+    problems = " | ".join(tflite.lowering_problems(model, broken))
     assert "FlexConv2D" in problems and "HARD_SWISH" in problems and "VAR_HANDLE" in problems
 
 
 def test_keras_madds_matches_cost_model():
     space = get_space("scarlet-cifar", width=0.25)
-    assert export.keras_madds(build_model("scarlet-b", space)) == costs("scarlet-b", space).madds
+    assert tflite.keras_madds(build_model("scarlet-b", space)) == costs("scarlet-b", space).madds
 
 
 @pytest.mark.parametrize("args,message", [

@@ -14,9 +14,12 @@ import keras
 import pytest
 from scarlet_tf.cli.main import main
 
-from scarlet_tf import Architecture, ScarletError, android, costs, get_space, latency
-from scarlet_tf.export import read_sidecar, sidecar, to_tflite
-from scarlet_tf.timing import (
+from scarlet_tf import Architecture, ScarletError, costs, get_space
+from scarlet_tf.export.pipeline import read_sidecar, sidecar
+from scarlet_tf.export.tflite import to_tflite
+from scarlet_tf.latency import android, builder
+from scarlet_tf.latency.table import LatencyTable
+from scarlet_tf.latency.timing import (
     STATISTIC,
     HostRunner,
     Timing,
@@ -24,6 +27,7 @@ from scarlet_tf.timing import (
     measure,
     time_interpreter,
 )
+from scarlet_tf.space import stratified_archs
 
 DATA = Path(__file__).parent / "data"
 SMALL = dict(width=0.25, input_size=16)
@@ -130,7 +134,7 @@ def synthetic_table(space, correction=None, settings=None):
     ``settings``) with the default protocol on this host."""
     blocks = {(layer.index, c.token): layer.index + 1.0 for layer in space.layers
               for c in layer.choices if not c.is_skip}
-    return latency.LatencyTable(space.describe(), settings or HostRunner().describe(), 10.0,
+    return LatencyTable(space.describe(), settings or HostRunner().describe(), 10.0,
                                 5.0, blocks, correction)
 
 
@@ -157,12 +161,12 @@ def test_a_table_from_another_cpu_warns_on_load(tmp_path):
     table.save(tmp_path / "here.json")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        latency.LatencyTable.load(tmp_path / "here.json")
+        LatencyTable.load(tmp_path / "here.json")
     table.settings["cpu_id"] = "cpu family 1 model 1 stepping 1, sse4_2"
     table.save(tmp_path / "there.json")
     with pytest.warns(UserWarning, match="there.json was timed on .*cpu family 1 model 1 "
                                          "stepping 1, sse4_2; this host is"):
-        latency.LatencyTable.load(tmp_path / "there.json")
+        LatencyTable.load(tmp_path / "there.json")
 
 
 def test_an_old_table_loads_with_one_warning_that_its_statistic_is_unknown(tmp_path):
@@ -172,7 +176,7 @@ def test_an_old_table_loads_with_one_warning_that_its_statistic_is_unknown(tmp_p
     synthetic_table(space, settings=old).save(tmp_path / "old.json")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table = latency.LatencyTable.load(tmp_path / "old.json")
+        table = LatencyTable.load(tmp_path / "old.json")
     assert [str(w.message) for w in caught] == [
         (f"latency table {tmp_path / 'old.json'} does not record how it was timed (an older "
          "table: no rounds, seconds, max_rounds); its statistic is unknown and may not be the "
@@ -206,7 +210,7 @@ def test_table_predicts_sum_with_correction_and_round_trips(tmp_path):
     expected = 15.0 - 1.0 + 2.0 * (raw - 15.0) + 0.5 * 16
     assert table.sum_ms(arch) == raw and table.predict(arch, space) == expected
     table.save(tmp_path / "lut.json")
-    loaded = latency.LatencyTable.load(tmp_path / "lut.json")
+    loaded = LatencyTable.load(tmp_path / "lut.json")
     assert loaded == table
     assert costs(arch, space, latency_table=loaded).latency_ms == expected
     assert costs(arch, space).latency_ms is None
@@ -228,11 +232,11 @@ def test_table_errors(tmp_path):
     assert "\n" not in str(err.value)
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ScarletError, match="cannot read latency table"):
-        latency.LatencyTable.load(tmp_path / "bad.json")
+        LatencyTable.load(tmp_path / "bad.json")
     table.correction = {"slope": 1.0, "intercept": 0.0}  # an older table's correction
     table.save(tmp_path / "old.json")
     with pytest.raises(ScarletError, match="build it again"):
-        latency.LatencyTable.load(tmp_path / "old.json")
+        LatencyTable.load(tmp_path / "old.json")
 
 
 def test_fit_correction_recovers_the_terms_and_only_when_it_helps():
@@ -240,30 +244,30 @@ def test_fit_correction_recovers_the_terms_and_only_when_it_helps():
     table = synthetic_table(space)
     truth = {"intercept": 2.0, "per_block": -0.3, "scale": {"k3": 0.8, "k5": 1.0, "k7": 1.3}}
     records = [{"arch": str(arch), "measured_ms": synthetic_table(space, truth).predict(arch)}
-               for arch in latency.stratified_archs(space, 12, seed=0)]
-    fit = latency.fit_correction(table, records)
+               for arch in stratified_archs(space, 12, seed=0)]
+    fit = builder.fit_correction(table, records)
     assert fit["intercept"] == pytest.approx(2.0) and fit["per_block"] == pytest.approx(-0.3)
     assert fit["scale"] == pytest.approx(truth["scale"])
     exact = [{"arch": r["arch"], "measured_ms": table.sum_ms(r["arch"])} for r in records]
-    assert latency.fit_correction(table, exact) is None
-    assert latency.fit_correction(table, records[:9]) is None  # fewer than 2 per term
+    assert builder.fit_correction(table, exact) is None
+    assert builder.fit_correction(table, records[:9]) is None  # fewer than 2 per term
 
 
 def test_stratified_archs_cover_the_corners():
     space = get_space("scarlet")
-    archs = latency.stratified_archs(space, 10, seed=3)
-    assert archs == latency.stratified_archs(space, 10, seed=3)
+    archs = stratified_archs(space, 10, seed=3)
+    assert archs == stratified_archs(space, 10, seed=3)
     kernels = [{c.kernel for c in a.choices if not c.is_skip} for a in archs]
     assert kernels[1] == kernels[6] == {3} and kernels[2] == kernels[7] == {7}
     assert min(sum(c.is_skip for c in a.choices) for a in archs[3::5]) >= 4
     small = get_space("scarlet-cifar", choices="e3k3,skip")
     assert all(set(map(str, a.choices)) <= {"e3k3", "skip"}
-               for a in latency.stratified_archs(small, 5, seed=0))
+               for a in stratified_archs(small, 5, seed=0))
 
 
 def test_part_models_follow_the_layer_specs():
     space = get_space("scarlet-cifar", **SMALL)
-    parts = dict(latency.part_models(get_space("scarlet-cifar", choices="e6k5se", **SMALL)))
+    parts = dict(builder.part_models(get_space("scarlet-cifar", choices="e6k5se", **SMALL)))
     assert set(parts) == {"stem", "head"} | {(i, "e6k5se") for i in range(19)}
     assert parts["stem"].input_shape == (1, 16, 16, 3)
     assert parts["head"].output_shape == (1, space.num_classes)
@@ -277,7 +281,7 @@ def test_part_models_follow_the_layer_specs():
 @pytest.fixture(scope="module")
 def small_table():
     """Every e3k3 block of a small space (width 0.25, 16 px), timed for real."""
-    return latency.build_table("scarlet-cifar", choices="e3k3", calibrate=2,
+    return builder.build_table("scarlet-cifar", choices="e3k3", calibrate=2,
                                runner=HostRunner(runs=20, warmup=3, seconds=0.2), **SMALL)
 
 
@@ -295,17 +299,17 @@ def test_build_and_validate_a_small_table(small_table, tmp_path):
     table.save(tmp_path / "lut.json")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a table that records its protocol: no warning
-        assert latency.LatencyTable.load(tmp_path / "lut.json") == table
+        assert LatencyTable.load(tmp_path / "lut.json") == table
     assert all(ms > 0 for ms in table.blocks.values()) and table.stem_ms > 0
     quick = HostRunner(runs=20, seconds=0.2)
-    (record,), speed = latency.validate(table, 1, runner=quick, recheck=2)
+    (record,), speed = builder.validate(table, 1, runner=quick, recheck=2)
     assert record["measured_ms"] > 0 and speed > 0
     assert record["predicted_ms"] == pytest.approx(table.predict(record["arch"]))
     assert record["error"] == pytest.approx(record["predicted_ms"] / record["measured_ms"] - 1)
     assert record["adjusted_error"] == pytest.approx(
         record["predicted_ms"] / speed / record["measured_ms"] - 1)
     quick = HostRunner(runs=20, seconds=0.2)
-    (record,), speed = latency.validate(table, 1, runner=quick, recheck=0)
+    (record,), speed = builder.validate(table, 1, runner=quick, recheck=0)
     assert speed is None and "adjusted_error" not in record
 
 
@@ -314,7 +318,7 @@ def test_validation_times_each_architecture_by_the_protocol(small_table):
     architecture (and the table's calibration ones it re-times), no more when
     ``seconds`` is 0."""
     runner = RecordingRunner(runs=3, warmup=0, rounds=2, seconds=0.0, max_rounds=2)
-    (record,), _ = latency.validate(small_table, 1, runner=runner, recheck=1)
+    (record,), _ = builder.validate(small_table, 1, runner=runner, recheck=1)
     assert sorted(len(p) for p in runner.passes.values()) == [2, 2]
     assert record["measured_ms"] == min(t.min_ms for t in list(runner.passes.values())[1])
 
@@ -323,9 +327,9 @@ def test_tables_convert_architectures_as_export_tflite_random_init(tmp_path, cap
     """The architecture a table times end to end is byte for byte the model
     `export-tflite --random-init` writes (same weights seed, BatchNorm recalibrated)."""
     space = get_space("scarlet-cifar", **SMALL)
-    arch = latency.stratified_archs(space, 1, seed=5)[0]
+    arch = stratified_archs(space, 1, seed=5)[0]
     keras.utils.set_random_seed(0)
-    (converted,) = latency.convert_archs([arch], space, tmp_path)
+    (converted,) = builder.convert_archs([arch], space, tmp_path)
     keras.utils.set_random_seed(0)
     out = tmp_path / "exported.tflite"
     code, _, err = run_cli(["export-tflite", str(arch), "--random-init", "--space",
@@ -341,7 +345,7 @@ def test_small_table_predicts_within_a_factor_of_two(small_table):
     host's speed on a re-timing is within a factor of 2 of the build's (can miss on a
     busy shared machine, hence opt-in)."""
     quick = HostRunner(runs=20, seconds=0.2)
-    (record,), speed = latency.validate(small_table, 1, runner=quick, recheck=2)
+    (record,), speed = builder.validate(small_table, 1, runner=quick, recheck=2)
     assert 0.5 < record["predicted_ms"] / record["measured_ms"] < 2.0, record
     assert 0.5 < speed < 2.0, speed
 
@@ -353,10 +357,10 @@ def test_table_holds_a_real_bound_on_held_out_architectures():
     least 80% within ±10% and mean |error| at most 7% (a margin for a shared CI machine;
     studies/latency has the full table's figures)."""
     runner = HostRunner(runs=30, warmup=5)
-    table = latency.build_table("scarlet-cifar", choices="e3k3,e6k7se,skip", width=0.5,
+    table = builder.build_table("scarlet-cifar", choices="e3k3,e6k7se,skip", width=0.5,
                                 calibrate=12, runner=runner)
     assert table.correction is not None
-    fit = latency.accuracy(latency.validate(table, 10, runner=runner)[0])
+    fit = builder.accuracy(builder.validate(table, 10, runner=runner)[0])
     assert fit["within_10"] >= 0.8 and fit["mean_abs"] <= 0.07, fit
 
 
@@ -367,7 +371,7 @@ def test_latency_table_cli_build_and_validate(tmp_path, capsys):
             "--runs", "20"]
     code, stdout, err = run_cli([*args, "--calibrate", "3", "--out", str(lut)], capsys)
     assert code == 0, err
-    assert len(latency.LatencyTable.load(lut).blocks) == 19 * 12
+    assert len(LatencyTable.load(lut).blocks) == 19 * 12
     code, stdout, err = run_cli([*args, "--validate", "3", "--table", str(lut), "--out",
                                  str(tmp_path / "val.json")], capsys)
     assert code == 0 and "within ±10%" in stdout

@@ -5,7 +5,7 @@ import pytest
 from keras import layers
 
 from scarlet_tf import Architecture, ScarletError, costs, get_space
-from scarlet_tf.models import build_model
+from scarlet_tf.network.models import build_model
 
 PAPER = {"scarlet-a": (365e6, 6.7e6), "scarlet-b": (329e6, 6.5e6), "scarlet-c": (280e6, 6.0e6)}
 
@@ -101,8 +101,8 @@ def test_residual_adds_exactly_where_stride_one_and_channels_kept():
 
 
 def test_costs_take_a_latency_table_or_its_path(tmp_path):
-    from scarlet_tf.latency import LatencyTable
-    from scarlet_tf.timing import Protocol
+    from scarlet_tf.latency.table import LatencyTable
+    from scarlet_tf.latency.timing import Protocol
 
     space = get_space("scarlet-cifar", width=0.25, choices="e3k3,skip")
     blocks = {(layer.index, "e3k3"): 0.1 * (layer.index + 1) for layer in space.layers}

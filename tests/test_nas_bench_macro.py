@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from scarlet_tf import Architecture, ScarletError, costs, get_space, nas_bench_macro
-from scarlet_tf.space import SKIP
+from scarlet_tf import Architecture, ScarletError, costs, get_space
+from scarlet_tf.evaluation import nas_bench_macro
+from scarlet_tf.space.choices import SKIP
 
 SPACE = "nas-bench-macro"
 
@@ -25,7 +26,7 @@ def test_costs_equal_the_file_for_every_code():
 
 @pytest.mark.parametrize("code", ["00000000", "02012100", "22222222", "10201020", "12012012"])
 def test_plain_model_parameters_equal_the_file(code):
-    from scarlet_tf.models import build_model
+    from scarlet_tf.network.models import build_model
 
     model = build_model(code, SPACE)
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
@@ -82,9 +83,9 @@ def test_switched_supernet_path_equals_the_folded_plain_model():
     import keras
     import tensorflow as tf
 
-    from scarlet_tf.evaluation import batch_norms
-    from scarlet_tf.folding import extract_subnet
-    from scarlet_tf.supernet import Supernet
+    from scarlet_tf.evaluation.evaluator import batch_norms
+    from scarlet_tf.evaluation.folding import extract_subnet
+    from scarlet_tf.network.supernet import Supernet
 
     keras.utils.set_random_seed(1)
     net = Supernet(get_space(SPACE, width=0.25), zero_init_residual=False)
@@ -124,7 +125,8 @@ def test_info_gives_the_file_costs():
 
 @pytest.fixture(scope="module")
 def macro_supernet(tmp_path_factory):
-    from scarlet_tf.training import SupernetConfig, train_supernet
+    from scarlet_tf.training.configs import SupernetConfig
+    from scarlet_tf.training.supernet import train_supernet
 
     out = tmp_path_factory.mktemp("macro") / "run"
     train_supernet(SupernetConfig(out=str(out), space=SPACE, width=0.25, epochs=1,

@@ -6,7 +6,7 @@ import pytest
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.search import nsga2
 from scarlet_tf.search.problem import SearchProblem, parse_objectives
-from scarlet_tf.space import get_space
+from scarlet_tf.space.spaces import get_space
 
 # minimize both: (2,4) is dominated by (2,3); (4,4) by (2,4) too, so it is a front lower.
 POINTS = [(1, 5), (2, 3), (3, 1), (2, 4), (4, 4)]

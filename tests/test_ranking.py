@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scarlet_tf import ScarletError, get_space
-from scarlet_tf.ranking import rank_statistics, read_truth, top_k_overlap, write_truth
+from scarlet_tf.evaluation.ranking import rank_statistics, read_truth, top_k_overlap, write_truth
 
 
 def test_statistics_of_one_swapped_pair():
@@ -53,7 +53,7 @@ def test_rank_command_writes_report_and_plot(tiny_supernet_dir, tmp_path):
     from click.testing import CliRunner
     from scarlet_tf.cli.main import cli
 
-    from scarlet_tf.rundir import SupernetRun
+    from scarlet_tf.training.rundir import SupernetRun
 
     space = SupernetRun(tiny_supernet_dir).space
     truth = [(str(space.sample(seed)), 0.1 * seed) for seed in range(4)]
@@ -71,7 +71,7 @@ def test_rank_command_writes_report_and_plot(tiny_supernet_dir, tmp_path):
 
 
 def test_bootstrap_intervals_cover_the_statistic_and_narrow_with_more_data():
-    from scarlet_tf.ranking import bootstrap_intervals
+    from scarlet_tf.evaluation.ranking import bootstrap_intervals
 
     rng = np.random.default_rng(0)
     def noisy(n):
@@ -92,7 +92,7 @@ def test_bootstrap_intervals_cover_the_statistic_and_narrow_with_more_data():
 
 
 def test_tau_difference_separates_a_good_ranker_from_a_poor_one():
-    from scarlet_tf.ranking import bootstrap_tau_difference
+    from scarlet_tf.evaluation.ranking import bootstrap_tau_difference
 
     rng = np.random.default_rng(1)
     truth = rng.normal(size=40)

@@ -10,8 +10,8 @@ import tensorflow as tf
 from conftest import TINY_CHOICES
 
 from scarlet_tf import Architecture, ScarletError, get_space
-from scarlet_tf.evaluation import batch_norms
-from scarlet_tf.rundir import SupernetRun
+from scarlet_tf.evaluation.evaluator import batch_norms
+from scarlet_tf.training.rundir import SupernetRun
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_what_is_not_a_supernet_run_is_one_clear_error(tiny_supernet_dir, tmp_pa
 
 
 def test_export_takes_the_run_and_its_space(run):
-    from scarlet_tf.export import model_for
+    from scarlet_tf.export.pipeline import model_for
 
     arch = run.space.sample(1)
     model, space = model_for(arch, get_space("scarlet"), supernet=run)

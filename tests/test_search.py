@@ -15,7 +15,7 @@ import pytest
 
 from scarlet_tf.search import SearchProblem
 from scarlet_tf.search.synthetic import SyntheticScorer
-from scarlet_tf.space import Architecture, get_space
+from scarlet_tf.space.spaces import Architecture, get_space
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = dict(name="scarlet-cifar", width=0.5)
@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent(f"""
     sys.path.insert(0, {str(ROOT)!r})
     from scarlet_tf.search import SearchProblem, run_search
     from scarlet_tf.search.synthetic import SyntheticScorer
-    from scarlet_tf.space import get_space
+    from scarlet_tf.space.spaces import get_space
 
     space = get_space(**{SPACE!r})
     synthetic, calls = SyntheticScorer(space), []
@@ -171,8 +171,8 @@ def test_chief_and_two_workers_over_grpc(reference, tmp_path):
 def test_search_with_the_supernet_evaluator(tmp_path):
     import keras
 
-    from scarlet_tf.evaluation import Evaluator
-    from scarlet_tf.supernet import Supernet
+    from scarlet_tf.evaluation.evaluator import Evaluator
+    from scarlet_tf.network.supernet import Supernet
 
     keras.utils.set_random_seed(0)
     space = get_space("scarlet-cifar", width=0.25, choices="e3k3se,skip")

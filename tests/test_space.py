@@ -5,7 +5,7 @@ import json
 import pytest
 
 from scarlet_tf import Architecture, ScarletError, get_space, resolve_arch
-from scarlet_tf.space import NAMED, SKIPPABLE, make_divisible
+from scarlet_tf.space.spaces import NAMED, SKIPPABLE, make_divisible
 
 
 def test_scarlet_space_matches_paper_table():

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scarlet_tf.space import SKIPPABLE
+from scarlet_tf.space.spaces import SKIPPABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 # Six MBConvs (the first layer of each stage), every other layer skipped: fast to trace.
@@ -20,8 +20,8 @@ SHALLOW = ",".join("skip" if s else "e3k3" for s in SKIPPABLE)
 
 
 def test_schedule_warms_up_then_decays():
-    from scarlet_tf.subnet_training import WarmupDecay
-    from scarlet_tf.training import learning_rate
+    from scarlet_tf.training.subnet import WarmupDecay
+    from scarlet_tf.training.supernet import learning_rate
 
     cosine = WarmupDecay(0.1, total=20, warmup=4)
     expected = [learning_rate(step, 20, 4, 0.1) for step in range(20)]
@@ -63,7 +63,7 @@ def test_resume_after_kill_result_and_refused_change(tmp_path):
 
     import keras
 
-    from scarlet_tf.subnet_training import WarmupDecay  # the saved optimizer's schedule
+    from scarlet_tf.training.subnet import WarmupDecay  # the saved optimizer's schedule
 
     model = keras.saving.load_model(out / "model.keras",
                                     custom_objects={"WarmupDecay": WarmupDecay})
@@ -75,8 +75,9 @@ def test_resume_after_kill_result_and_refused_change(tmp_path):
 
 
 def test_init_from_supernet_starts_from_its_weights(tiny_supernet_dir, tmp_path):
-    from scarlet_tf.rundir import SupernetRun
-    from scarlet_tf.subnet_training import SubnetConfig, SubnetRun
+    from scarlet_tf.training.configs import SubnetConfig
+    from scarlet_tf.training.rundir import SupernetRun
+    from scarlet_tf.training.subnet import SubnetRun
 
     arch = SHALLOW.replace("e3k3", "e3k3se")
     run = SubnetRun(SubnetConfig(arch=arch, out=str(tmp_path), width=1.0,

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from scarlet_tf import ScarletError, get_space
-from scarlet_tf.samplers import FairSampler, UniformSampler
+from scarlet_tf.training.samplers import FairSampler, UniformSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--width", "0.25", "--choices", "e3k3se,skip", "--batch-size", "16"]
@@ -21,7 +21,8 @@ SMALL = ["--width", "0.25", "--choices", "e3k3se,skip", "--batch-size", "16"]
 
 def make_trainer(optimizer, tmp_path, sampler="uniform"):
     """A trainer over the full 13-choice space (small width: a quick test)."""
-    from scarlet_tf.training import SupernetConfig, SupernetTrainer
+    from scarlet_tf.training.configs import SupernetConfig
+    from scarlet_tf.training.supernet import SupernetTrainer
 
     trainer = SupernetTrainer(SupernetConfig(out=str(tmp_path), width=0.25, optimizer=optimizer,
                                              batch_size=8, weight_decay=1e-3, sampler=sampler))
@@ -118,7 +119,7 @@ def test_unselected_choices_are_not_computed():
     """BatchNorm statistics move only in the choice that ran (training mode)."""
     import tensorflow as tf
 
-    from scarlet_tf.supernet import Supernet
+    from scarlet_tf.network.supernet import Supernet
 
     supernet = Supernet(get_space("scarlet-cifar", width=0.25, choices="e3k3se,skip"))
     bn = supernet.blocks[1].options[0].expand_bn  # layer 2: e3k3se or stabilizer
@@ -158,7 +159,8 @@ def test_samplers_are_reproducible_and_resumable():
 
 REPLICA_SCRIPT = """
 import json, numpy as np, tensorflow as tf
-from scarlet_tf.training import SupernetConfig, train_supernet
+from scarlet_tf.training.configs import SupernetConfig
+from scarlet_tf.training.supernet import train_supernet
 sn, _ = train_supernet(SupernetConfig(out={out!r}, width=0.25, choices={choices!r},
     epochs=1, steps_per_epoch=3, batch_size=16, replicas=2, sampler={sampler!r},
     optimizer="rmsprop"), verbose=False)
@@ -215,7 +217,7 @@ def test_resume_after_kill_and_refuse_changed_config(tmp_path):
     assert changed.returncode == 2 and "different configuration (lr differ)" in changed.stderr
     assert json.loads((out / "state.json").read_text()) == state
 
-    from scarlet_tf.rundir import SupernetRun
+    from scarlet_tf.training.rundir import SupernetRun
 
     supernet = SupernetRun(out).supernet
     assert supernet.settings["stabilizer"] == "none"
@@ -223,7 +225,7 @@ def test_resume_after_kill_and_refuse_changed_config(tmp_path):
 
 
 def test_bad_settings_are_refused():
-    from scarlet_tf.training import SupernetConfig
+    from scarlet_tf.training.configs import SupernetConfig
 
     with pytest.raises(ScarletError, match="multiple of --replicas"):
         SupernetConfig(out="x", batch_size=9, replicas=2).validate()
@@ -262,9 +264,9 @@ def test_two_workers_on_localhost(tmp_path):
 
 def test_checkpoint_round_trip_restores_every_weight(tmp_path):
     """Every weight (choice blocks included) survives save and SupernetRun's load."""
-    from scarlet_tf.checkpoints import RunCheckpoint, prepare_run_dir, weight_map
-    from scarlet_tf.rundir import SupernetRun
-    from scarlet_tf.supernet import Supernet
+    from scarlet_tf.network.supernet import Supernet
+    from scarlet_tf.training.checkpoints import RunCheckpoint, prepare_run_dir, weight_map
+    from scarlet_tf.training.rundir import SupernetRun
 
     space = get_space("scarlet-cifar", width=0.25, choices="e3k3se,skip")
     net = Supernet(space)
@@ -285,8 +287,8 @@ def test_switched_path_equals_the_chosen_layers_chained():
     import keras
     import tensorflow as tf
 
-    from scarlet_tf.supernet import Supernet
-    from scarlet_tf.switching import option_roles
+    from scarlet_tf.network.supernet import Supernet
+    from scarlet_tf.network.switching import option_roles
 
     keras.utils.set_random_seed(2)
     supernet = Supernet(get_space("scarlet-cifar", width=0.25), zero_init_residual=False)
@@ -346,7 +348,7 @@ def test_unnamed_variables_keep_keras_paths_and_values():
     values and independence."""
     import keras
 
-    from scarlet_tf.switching import unnamed_variables
+    from scarlet_tf.network.switching import unnamed_variables
 
     layers = [keras.layers.Dense(3, name=f"dense_{i}") for i in range(2)]
     with unnamed_variables(), keras.name_scope("outer"):
@@ -365,7 +367,7 @@ def test_hard_swish_gradient_matches_keras():
     import keras
     import tensorflow as tf
 
-    from scarlet_tf.switching import hard_swish
+    from scarlet_tf.network.switched_ops import hard_swish
 
     x = tf.constant(np.concatenate([np.linspace(-5, 5, 2001), [-3.0, 3.0, 0.0]]), tf.float32)
     with tf.GradientTape(persistent=True) as tape:

@@ -7,6 +7,7 @@ client. ``nsga2`` (the pure algorithm) and ``problem`` (objectives, constraints,
 costs) import no Keras; the rest loads keras-tuner on first use.
 """
 
+from scarlet_tf.lazy import lazy_exports
 from scarlet_tf.search.problem import Objective, SearchProblem, parse_objectives
 
 _LAZY = {"EvolutionOracle": "scarlet_tf.search.oracle", "SearchTuner": "scarlet_tf.search.tuner",
@@ -17,10 +18,4 @@ _LAZY = {"EvolutionOracle": "scarlet_tf.search.oracle", "SearchTuner": "scarlet_
 
 __all__ = ["Objective", "SearchProblem", "parse_objectives", *_LAZY]
 
-
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'scarlet_tf.search' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_LAZY[name]), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

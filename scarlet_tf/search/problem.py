@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scarlet_tf.cost_model import choice_cost, head_cost, stem_cost
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.search import nsga2
-from scarlet_tf.space import Architecture, SearchSpace
+from scarlet_tf.space.costs import choice_cost, head_cost, stem_cost
+from scarlet_tf.space.spaces import Architecture, SearchSpace
 
 # objective name -> allowed directions (the first is the default)
 DIRECTIONS = {"accuracy": ("max",), "madds": ("min",), "params": ("min", "max"),

@@ -11,7 +11,7 @@ import csv
 import json
 from pathlib import Path
 
-from scarlet_tf.space import Architecture
+from scarlet_tf.space.spaces import Architecture
 
 FILES = ("pareto.json", "history.csv", "pareto.png", "best.json")
 COLUMNS = ("trial", "generation", "arch", "accuracy", "loss", "madds", "params",

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from scarlet_tf.search.problem import SearchProblem
-from scarlet_tf.space import SearchSpace
+from scarlet_tf.space.spaces import SearchSpace
 
 
 class SyntheticScorer:

@@ -2,7 +2,7 @@
 
 A table's validation compares its predictions with a fresh measurement, so it can be no
 more accurate than two measurements of the same models agree. This converts ``--count``
-stratified architectures of a space once (``latency.stratified_archs``, the validation's
+stratified architectures of a space once (``scarlet_tf.space.stratified_archs``, the validation's
 own strata), times them ``--repeats`` times in a row with the tables' protocol
 (``timing.measure``: round-robin passes of fresh interpreters), and prints how each
 repeat agrees with the first: the median ratio (a slow or fast spell of the whole host)
@@ -23,16 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from scarlet_tf import latency
-from scarlet_tf.space import get_space
-from scarlet_tf.timing import HostRunner, measure
+from scarlet_tf.latency import builder
+from scarlet_tf.latency.timing import HostRunner, measure
+from scarlet_tf.space import STRATA, stratified_archs
+from scarlet_tf.space.spaces import get_space
 
 
 def agreement(first, other) -> dict:
     """How ``other``'s ms agree with ``first``'s, counted as a validation counts errors."""
     ratio = np.asarray(other) / np.asarray(first) - 1
     return {"median_ratio": float(np.median(ratio) + 1), "sd": float(ratio.std()),
-            **{k: v for k, v in latency.accuracy([{"error": r} for r in ratio]).items()
+            **{k: v for k, v in builder.accuracy([{"error": r} for r in ratio]).items()
                if k != "count"}}
 
 
@@ -46,10 +47,10 @@ def main() -> None:
     parser.add_argument("--out")
     args = parser.parse_args()
     space = get_space(args.space)
-    archs = latency.stratified_archs(space, args.count, args.seed)
+    archs = stratified_archs(space, args.count, args.seed)
     timings, seconds = [], []
     with tempfile.TemporaryDirectory() as folder:
-        paths = latency.convert_archs(archs, space, Path(folder))
+        paths = builder.convert_archs(archs, space, Path(folder))
         print(f"converted {len(paths)} architectures of {args.space}", flush=True)
         for repeat in range(args.repeats):
             start = time.perf_counter()
@@ -64,7 +65,7 @@ def main() -> None:
     if args.out:
         Path(args.out).write_text(json.dumps(
             {"space": args.space, "host": HostRunner().describe(), "archs": list(map(str, archs)),
-             "strata": [latency.STRATA[i % len(latency.STRATA)] for i in range(len(archs))],
+             "strata": [STRATA[i % len(STRATA)] for i in range(len(archs))],
              "ms": timings, "seconds": seconds, "agreement": rows}, indent=1) + "\n")
 
 

@@ -2,7 +2,7 @@
 against float32 reference networks, and two float32 variants of SCARLET-A that show
 why mult-adds misrank this runtime (every 7x7 kernel made 5x5; every kernel 3x3).
 
-Every model is converted the same way (``scarlet_tf.export.to_tflite``: batch 1, frozen
+Every model is converted the same way (``scarlet_tf.export.tflite.to_tflite``: batch 1, frozen
 variables) and timed with the LiteRT interpreter + XNNPACK in one run. SCARLET weights are
 random (latency does not depend on their values) with BatchNorm statistics recalibrated on
 digits (``export.recalibrate_random_init``), which also calibrates int8. Prints median and
@@ -24,10 +24,12 @@ from pathlib import Path
 
 import keras
 
-from scarlet_tf.export import keras_madds, real_images, recalibrate_random_init, to_tflite
-from scarlet_tf.models import build_model
-from scarlet_tf.space import Architecture
-from scarlet_tf.timing import HostRunner, benchmark
+from scarlet_tf.export.parity import real_images
+from scarlet_tf.export.pipeline import recalibrate_random_init
+from scarlet_tf.export.tflite import keras_madds, to_tflite
+from scarlet_tf.latency.timing import HostRunner, benchmark
+from scarlet_tf.network.models import build_model
+from scarlet_tf.space.spaces import Architecture
 
 SHAPE = (224, 224, 3)
 REFERENCES = {

@@ -4,7 +4,7 @@ A resumable driver for the acceptance measurement, through the installed ``scarl
 
 1. builds a table with ``scarlet-tf latency-table --space SPACE --out TABLE`` unless
    TABLE exists;
-2. draws ``--archs`` stratified architectures (``latency.stratified_archs``, seeded apart
+2. draws ``--archs`` stratified architectures (``scarlet_tf.space.stratified_archs``, seeded apart
    from the table's calibration, seed 0, and ``--validate``'s, seed 1000) that are not in
    the table's calibration set;
 3. for each, runs ``scarlet-tf export-tflite ARCH --random-init`` and then
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scarlet_tf.macro_ranking import RowWriter, read_rows
+from scarlet_tf.files import RowWriter, read_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 3100  # the architectures' seed: not calibration's (0) nor validation's (1000)
@@ -84,7 +84,7 @@ def ensure_table(args) -> Path:
 def held_out(space, table, count: int) -> list[tuple[str, str]]:
     """``count`` (arch, stratum) pairs of stratified architectures not in ``table``'s
     calibration set, in draw order."""
-    from scarlet_tf.latency import STRATA, stratified_archs
+    from scarlet_tf.space.strata import STRATA, stratified_archs
 
     calibrated = {c["arch"] for c in table.calibration}
     drawn = stratified_archs(space, 3 * count, SEED)
@@ -148,7 +148,8 @@ def repeatability(args, table: Path) -> dict:
 def summarize(rows: list[dict], table: Path, args, repeats: dict) -> dict:
     """The summary JSON: the prediction's accuracy against both statistics, and the
     host's repeatability."""
-    from scarlet_tf.latency import LatencyTable, accuracy
+    from scarlet_tf.latency.builder import accuracy
+    from scarlet_tf.latency.table import LatencyTable
 
     records = [{k: float(r[k]) for k in ("latency_error", "median_error")} for r in rows]
     return {"table": str(table), "table_settings": LatencyTable.load(table).settings,
@@ -178,7 +179,7 @@ def main() -> None:
     args = parser.parse_args()
     args.repeat_models = min(args.repeat_models, args.archs)
     from scarlet_tf import get_space
-    from scarlet_tf.latency import LatencyTable
+    from scarlet_tf.latency.table import LatencyTable
 
     args.out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)

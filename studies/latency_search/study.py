@@ -8,7 +8,7 @@ SCARLET-A"). SCARLET-A is also timed for real in the same run as the fronts, and
 member counts as over budget when it measures slower than it. Both searches score candidates
 with the same Evaluator, seed, population and generations. Every Pareto member of both
 fronts is then converted and timed for real (LiteRT + XNNPACK, float32, 1 thread, the
-latency of :func:`scarlet_tf.timing.measure`: the fastest run over fresh interpreters),
+latency of :func:`scarlet_tf.latency.timing.measure`: the fastest run over fresh interpreters),
 and the fronts are printed side by side with their supernet accuracy (search split). Writes
 ``OUT/latency_search.json`` and ``OUT/fronts.csv``. The study's supernet was trained with
 ``scarlet-tf train-supernet --out runs/digits30 --epochs 30 --steps-per-epoch 20
@@ -29,11 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from scarlet_tf.cost_model import costs
-from scarlet_tf.latency import LatencyTable, measure_archs
-from scarlet_tf.rundir import SupernetRun
+from scarlet_tf.latency.builder import measure_archs
+from scarlet_tf.latency.table import LatencyTable
 from scarlet_tf.search import SearchProblem, run_search
-from scarlet_tf.space import Architecture
+from scarlet_tf.space.costs import costs
+from scarlet_tf.space.spaces import Architecture
+from scarlet_tf.training.rundir import SupernetRun
 
 REFERENCE = "scarlet-a"
 

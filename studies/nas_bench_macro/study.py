@@ -58,8 +58,8 @@ def epochs_done(run: Path) -> int:
 
 def train(variant: str, budget: int, runs: Path) -> None:
     """Train ``variant`` to ``budget`` epochs (in this process; resumes)."""
-    from scarlet_tf.configs import SupernetConfig
-    from scarlet_tf.training import train_supernet
+    from scarlet_tf.training.configs import SupernetConfig
+    from scarlet_tf.training.supernet import train_supernet
 
     config = SupernetConfig(out=str(runs / variant), dataset=str(ARCHIVE), **TRAIN,
                             **VARIANTS[variant])
@@ -135,8 +135,8 @@ def table_row(name: str, ranking: dict, s: dict) -> str:
 
 def tau_difference(out: Path, budget: int) -> dict:
     """Paired bootstrap of tau(none) - tau(learnable) on the networks both scored."""
-    from scarlet_tf.macro_ranking import read_rows
-    from scarlet_tf.ranking import bootstrap_tau_difference
+    from scarlet_tf.evaluation.ranking import bootstrap_tau_difference
+    from scarlet_tf.files import read_rows
 
     scores = {v: {r["code"]: r for r in read_rows(out / f"{v}-e{budget}" / "scores.csv")}
               for v in VARIANTS}

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from scarlet_tf.ranking import bootstrap_intervals, bootstrap_tau_difference, rank_statistics
+from scarlet_tf.evaluation.ranking import (
+    bootstrap_intervals,
+    bootstrap_tau_difference,
+    rank_statistics,
+)
 
 
 def write_report(results: Path, arch_rows, truth, curves, settings) -> dict:

@@ -42,8 +42,9 @@ from pathlib import Path
 
 import numpy as np
 
-from scarlet_tf.cost_model import costs
-from scarlet_tf.space import SKIP, Architecture, get_space
+from scarlet_tf.space.choices import SKIP
+from scarlet_tf.space.costs import costs
+from scarlet_tf.space.spaces import Architecture, get_space
 
 ROOT = Path(__file__).resolve().parents[2]  # studies/<study>/study.py -> the repository
 ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
@@ -93,7 +94,7 @@ def archs_by_skips_and_madds(seed: int = 0, pool: int = 4000) -> list[dict]:
     probability, so skip-heavy ones are common) is split by skip bucket, then by mult-add
     quantile bin within the bucket; each cell contributes architectures evenly spaced in
     mult-adds across its bin. Returns rows {arch, madds (M), params (M), skips, stratum}.
-    (The latency tables' :func:`scarlet_tf.latency.stratified_archs` draws other strata:
+    (The latency tables' :func:`scarlet_tf.space.strata.stratified_archs` draws other strata:
     kernel sizes and skip rates, for timing.)
     """
     space = get_space(SPACE["space"], width=SPACE["width"], choices=SPACE["choices"])
@@ -207,7 +208,7 @@ def score_all(runs: Path, results: Path, variants, arch_rows) -> None:
         todo = [a["arch"] for a in arch_rows if (variant, a["arch"]) not in done]
         if not todo or not supernet_done(supernet_dir(runs, variant)):
             continue
-        from scarlet_tf.rundir import SupernetRun
+        from scarlet_tf.training.rundir import SupernetRun
 
         evaluator = SupernetRun(supernet_dir(runs, variant)).evaluator(
             str(ARCHIVE), recal_batches=RECAL_BATCHES)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository
 from scarlet_tf.search import SearchProblem, run_search  # noqa: E402
 from scarlet_tf.search.report import best_record  # noqa: E402
 from scarlet_tf.search.synthetic import SyntheticScorer  # noqa: E402
-from scarlet_tf.space import get_space  # noqa: E402
+from scarlet_tf.space.spaces import get_space  # noqa: E402
 
 # FairNAS sampling: at budgets this small, uniform single paths leave a multi-choice
 # supernet near chance (every architecture then scores alike and no search can win).
@@ -70,8 +70,9 @@ def compare(name, problem, make_scorer, seeds, population, generations, work) ->
 
 def trained_supernet(out: Path):
     """A supernet trained briefly on digits (reused when ``out`` already holds it)."""
-    from scarlet_tf.rundir import SupernetRun
-    from scarlet_tf.training import SupernetConfig, train_supernet
+    from scarlet_tf.training.configs import SupernetConfig
+    from scarlet_tf.training.rundir import SupernetRun
+    from scarlet_tf.training.supernet import train_supernet
 
     train_supernet(SupernetConfig(out=str(out), **SUPERNET), verbose=False)
     return SupernetRun(out).supernet
@@ -91,7 +92,7 @@ def main(argv=None) -> None:
             lambda seed: SyntheticScorer(space, seed), range(args.seeds), 20, 10, work)
     if args.skip_supernet:
         return
-    from scarlet_tf.evaluation import Evaluator
+    from scarlet_tf.evaluation.evaluator import Evaluator
 
     supernet = trained_supernet(work / "supernet")
     # Scored on the 359-image test split: on the 145-image search split the sampling noise

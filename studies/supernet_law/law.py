@@ -5,7 +5,7 @@ in the choices every layer offers (nested sets: one fixed path; two MBConv choic
 with skip; all 13) train for the same steps with the same schedule. At every epoch end a
 callback records the sampled paths' training accuracy and the recalibrated ``search``
 split accuracy of a fixed set of paths (seeded random architectures of that choice set,
-scored with :class:`scarlet_tf.evaluation.Evaluator` as ``search`` scores them). With
+scored with :class:`scarlet_tf.evaluation.evaluator.Evaluator` as ``search`` scores them). With
 uniform sampling each choice of a layer is trained on 1/C of the steps, so the curves
 are drawn against steps and against updates per choice (steps / C).
 
@@ -26,15 +26,21 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from scarlet_tf.checkpoints import read_json, write_json
+from scarlet_tf.files import read_json, write_json
 
 ROOT = Path(__file__).resolve().parents[2]
 # run name -> choices of every layer (None: all 13); "1-e6k5se" controls for the block
 # kind: does one path of the costliest choice learn as fast as one path of e3k3? and
 # "2-skip" pairs e3k3 with the weightless skip (a depth choice).
 CHOICE_SETS = {"1": "e3k3", "2": "e3k3,e6k5se", "4": "e3k3,e6k5se,e3k7,skip", "13": None,
-               "1-e6k5se": "e6k5se", "2-skip": "e3k3,skip"}
+               "1-e6k5se": "e6k5se", "2-skip": "e3k3,skip", "2-fair": "e3k3,e6k5se"}
+# Runs with the fair sampler (every choice of a layer trained at each step, gradients
+# summed): "2-fair" gives each of two weighted choices one update per step, as many as
+# one path gets. If it learns per step as one path does, the count of updates is what
+# slows "2"; if not, the choices interfere through what they share (stem, head).
+FAIR = {"2-fair"}
 FIXED_PATHS = 8
+SCORED_IMAGES = 1000  # of the search split (digits has 145, CIFAR-10 5,000)
 
 
 class ScoreFixedPaths(keras.callbacks.Callback):
@@ -45,14 +51,17 @@ class ScoreFixedPaths(keras.callbacks.Callback):
                  record: Path):
         super().__init__()
         self.archs, self.dataset, self.record = archs, dataset, record
+        # count: steps per update of a choice (its choices per layer; 1 for a fair run)
         self.steps_per_epoch, self.count = steps_per_epoch, count
+        self.evaluator = None
 
     def on_epoch_end(self, epoch, logs=None):
-        from scarlet_tf.evaluation import Evaluator
+        from scarlet_tf.evaluation.evaluator import Evaluator
 
-        # a fresh Evaluator: it snapshots the training BN statistics it later restores
-        evaluator = Evaluator(self.model, self.dataset, recal_batches=4)
-        scores = [evaluator.score(arch)["accuracy"] for arch in self.archs]
+        if self.evaluator is None:  # one Evaluator: it restores the statistics of the moment
+            self.evaluator = Evaluator(self.model, self.dataset, recal_batches=4,
+                                       max_images=SCORED_IMAGES)
+        scores = [self.evaluator.score(arch)["accuracy"] for arch in self.archs]
         steps = (epoch + 1) * self.steps_per_epoch
         rows = [r for r in read_json(self.record, []) if r["epoch"] != epoch + 1]
         rows.append({"epoch": epoch + 1, "steps": steps, "updates_per_choice": steps / self.count,
@@ -66,9 +75,9 @@ class ScoreFixedPaths(keras.callbacks.Callback):
 
 def run_one(name: str, args) -> list[dict]:
     """Train (or resume) run ``name`` of :data:`CHOICE_SETS`; its records."""
-    from scarlet_tf.configs import SupernetConfig
-    from scarlet_tf.space import Architecture, get_space
-    from scarlet_tf.training import train_supernet
+    from scarlet_tf.space.spaces import Architecture, get_space
+    from scarlet_tf.training.configs import SupernetConfig
+    from scarlet_tf.training.supernet import train_supernet
 
     record = args.out / args.name / f"choices-{name}.json"
     done = read_json(record, [])
@@ -76,12 +85,12 @@ def run_one(name: str, args) -> list[dict]:
         return done
     choices = CHOICE_SETS[name]
     space = get_space("scarlet-cifar", choices=choices)
-    count = max(space.num_choices)
+    count = 1 if name in FAIR else max(space.num_choices)
     archs = [Architecture.random(seed, space) for seed in range(FIXED_PATHS)]
     config = SupernetConfig(out=str(args.runs / args.name / f"choices-{name}"),
                             dataset=args.dataset, choices=choices, epochs=args.epochs,
                             steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-                            lr=args.lr)
+                            lr=args.lr, sampler="fair" if name in FAIR else "uniform")
     train_supernet(config, verbose=False, callbacks=[
         ScoreFixedPaths(archs, args.dataset, args.steps_per_epoch, count, record)])
     return read_json(record, [])

@@ -16,8 +16,10 @@ import argparse
 import json
 from pathlib import Path
 
-from scarlet_tf.space import ALL_CHOICES, parse_choice_set
-from scarlet_tf.training import SupernetConfig, train_supernet
+from scarlet_tf.space.choices import ALL_CHOICES
+from scarlet_tf.space.spaces import parse_choice_set
+from scarlet_tf.training.configs import SupernetConfig
+from scarlet_tf.training.supernet import train_supernet
 
 ROOT = Path(__file__).resolve().parents[2]  # studies/<study>/study.py -> the repository
 ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"

@@ -15,7 +15,8 @@ import itertools
 import json
 from pathlib import Path
 
-from scarlet_tf.training import SupernetConfig, train_supernet
+from scarlet_tf.training.configs import SupernetConfig
+from scarlet_tf.training.supernet import train_supernet
 
 ROOT = Path(__file__).resolve().parents[2]  # studies/<study>/study.py -> the repository
 ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"

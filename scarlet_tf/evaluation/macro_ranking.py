@@ -1,0 +1,165 @@
+"""Ranking a supernet against NAS-Bench-Macro: resumable scores, baselines and report.
+
+:func:`rank_on_benchmark` scores canonical codes of the benchmark on a ``nas-bench-macro``
+supernet (BatchNorm recalibrated per path, accuracy on the ``search`` split), one row
+of ``scores.csv`` per network, flushed as it goes: an interrupted run continues where
+it stopped. A few non-canonical siblings (another code of the same network, a different
+path of the supernet) are scored into ``siblings.csv``. :func:`benchmark_report` then
+compares the supernet's ordering with the benchmark's mean accuracy beside the free
+baselines (number of kept layers, FLOPs, parameters) and the seed-to-seed ceiling.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from scarlet_tf.errors import ScarletError
+from scarlet_tf.evaluation import nas_bench_macro as bench
+from scarlet_tf.evaluation.ranking import ranking_summary
+from scarlet_tf.files import RowWriter, read_rows
+
+SCORE_FIELDS = ("code", "canonical", "depth", "flops", "params", "truth", "seed0", "seed1",
+                "seed2", "supernet", "supernet_loss")
+
+
+SIBLING_FIELDS = ("code", "canonical", "supernet", "canonical_supernet")
+
+
+def score_row(evaluator, code: str) -> dict:
+    """``code``'s benchmark record and its supernet score (accuracy, loss)."""
+    entry = bench.entries()[code]
+    score = evaluator.score(code)
+    return {"code": code, "canonical": bench.canonical(code), "depth": entry.depth,
+            "flops": entry.flops, "params": entry.params, "truth": entry.mean,
+            **{f"seed{i}": a for i, a in enumerate(entry.seeds)},
+            "supernet": score["accuracy"], "supernet_loss": score["loss"]}
+
+
+def rank_on_benchmark(evaluator, codes: list[str], out: Path, *, siblings: int = 50,
+                      seed: int = 0, progress=None) -> tuple[list[dict], list[dict]]:
+    """Score ``codes`` (canonical) and up to ``siblings`` of their non-canonical
+    siblings on ``evaluator``'s supernet, resuming from ``out``'s CSVs.
+
+    Returns (score rows, sibling rows). ``progress(done, total, row)`` is called after
+    each network scored in this call.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    rows = read_rows(out / "scores.csv")
+    unknown = {r["code"] for r in rows} - set(codes)
+    if unknown:
+        raise ScarletError(f"{out / 'scores.csv'} holds networks outside this sample (e.g. "
+                           f"{min(unknown)}): it was ranked with other --archs/--seed; "
+                           f"use another --out")
+    twins = _sibling_pairs(codes, siblings, seed)
+    sibling_rows = read_rows(out / "siblings.csv")
+    done = {r["code"] for r in rows} | {r["code"] for r in sibling_rows}
+    total, count = len(codes) + len(twins), len(done)
+    scores = RowWriter(out / "scores.csv", SCORE_FIELDS, rows)
+    pairs = RowWriter(out / "siblings.csv", SIBLING_FIELDS, sibling_rows)
+    try:
+        by_code = {r["code"]: r for r in rows}
+        for code in codes:
+            if code not in by_code:
+                by_code[code] = score_row(evaluator, code)
+                scores.write(by_code[code])
+                rows.append(by_code[code])
+                count += 1
+                if progress:
+                    progress(count, total, by_code[code])
+        for code, canonical in twins:
+            if code not in done:
+                row = {"code": code, "canonical": canonical,
+                       "supernet": evaluator.score(code)["accuracy"],
+                       "canonical_supernet": by_code[canonical]["supernet"]}
+                pairs.write(row)
+                sibling_rows.append(row)
+                count += 1
+                if progress:
+                    progress(count, total, row)
+    finally:
+        scores.close()
+        pairs.close()
+    return [_typed(r) for r in rows], [_typed(r) for r in sibling_rows]
+
+
+def _sibling_pairs(codes: list[str], count: int, seed: int) -> list[tuple[str, str]]:
+    """(non-canonical sibling, its canonical code) for up to ``count`` of ``codes`` that
+    have siblings, one sibling each, chosen with ``seed``."""
+    rng = np.random.default_rng(seed + 1)
+    with_twins = [c for c in codes if len(bench.siblings(c)) > 1]
+    picked = sorted(rng.choice(len(with_twins), min(count, len(with_twins)), replace=False))
+    pairs = []
+    for i in picked:
+        others = [c for c in bench.siblings(with_twins[i]) if c != with_twins[i]]
+        pairs.append((others[rng.integers(len(others))], with_twins[i]))
+    return pairs
+
+
+def _typed(row: dict) -> dict:
+    """A CSV row with its numbers as numbers (codes stay strings)."""
+    return {k: v if k in ("code", "canonical") else float(v) for k, v in row.items()}
+
+
+def benchmark_report(rows: list[dict], sibling_rows: list[dict], *, resamples: int = 1000,
+                     seed: int = 0) -> dict:
+    """Rank statistics of the supernet and of the free rankers against the benchmark's
+    mean accuracy (see :func:`scarlet_tf.evaluation.ranking.ranking_summary`), regret measured
+    against the best network of the whole benchmark; the seed-to-seed ceiling (seed 0
+    ranking seed 1's accuracies, regret against seed 1's best, and the mean tau over the
+    three pairs of seeds); and how
+    far apart the supernet scores two codes of one network."""
+    if len(rows) < 3:
+        raise ScarletError(f"need at least 3 scored networks for a report, got {len(rows)}")
+    truth = np.array([r["truth"] for r in rows])
+    best = max(e.mean for e in bench.entries().values())
+
+    def summary(predicted, target=truth):
+        return ranking_summary(predicted, target, best=best, resamples=resamples, seed=seed)
+
+    rankers = {name: summary([r[key] for r in rows]) for name, key in (
+        ("supernet", "supernet"), ("depth", "depth"), ("flops", "flops"), ("params", "params"))}
+    seeds = np.array([[r[f"seed{i}"] for i in range(3)] for r in rows])
+    best_seed = max(e.seeds[1] for e in bench.entries().values())
+    rankers["seed"] = ranking_summary(seeds[:, 0], seeds[:, 1], best=best_seed,
+                                      resamples=resamples, seed=seed)
+    pair_taus = [ranking_summary(seeds[:, a], seeds[:, b], resamples=1)["kendall_tau"]
+                 for a, b in ((0, 1), (0, 2), (1, 2))]
+    rankers["seed"]["mean_pair_kendall_tau"] = float(np.mean(pair_taus))
+    return {"networks": len(rows), "best_truth": best, "rankers": rankers,
+            "siblings": sibling_spread(rows, sibling_rows)}
+
+
+def sibling_spread(rows: list[dict], sibling_rows: list[dict]) -> dict | None:
+    """Mean and largest |supernet score difference| between two codes of one network,
+    beside the mean difference between two random networks of the sample (scale)."""
+    if not sibling_rows:
+        return None
+    gaps = np.abs([s["supernet"] - s["canonical_supernet"] for s in sibling_rows])
+    scores = np.array([r["supernet"] for r in rows])
+    rng = np.random.default_rng(0)
+    random_gaps = np.abs(scores[rng.integers(len(scores), size=2000)]
+                         - scores[rng.integers(len(scores), size=2000)])
+    return {"pairs": len(gaps), "mean_gap": float(gaps.mean()), "max_gap": float(gaps.max()),
+            "mean_gap_random_pairs": float(random_gaps.mean())}
+
+
+def scatter(rows: list[dict], path, title: str = "") -> None:
+    """PNG: supernet accuracy (y) against the benchmark's mean accuracy (x), coloured by
+    the number of kept layers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    points = ax.scatter([100 * r["truth"] for r in rows], [100 * r["supernet"] for r in rows],
+                        c=[r["depth"] for r in rows], s=8, cmap="viridis")
+    fig.colorbar(points, label="kept layers")
+    ax.set_xlabel("NAS-Bench-Macro mean test accuracy (%)")
+    ax.set_ylabel("supernet accuracy, search split (%)")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
