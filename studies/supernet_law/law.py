@@ -12,9 +12,9 @@ are drawn against steps and against updates per choice (steps / C).
 Resumable: training resumes from its checkpoint and finished epochs are read back from
 ``--out``. Weights go to ``--runs`` (never committed).
 
-    python studies/supernet_law/law.py --dataset digits
+    python studies/supernet_law/law.py --only 1,2,4,13,1-e6k5se,2-skip
     python studies/supernet_law/law.py --dataset ../shared/data/cifar10-jpeg.tar.gz \
-        --name cifar10 --batch-size 128 --steps-per-epoch 100
+        --name cifar10 --only 1,2,4,13
 """
 
 from __future__ import annotations
