@@ -9,7 +9,7 @@
 from scarlet_tf.lazy import lazy_exports
 
 _LAZY = {"to_tflite": "scarlet_tf.export.tflite", "keras_madds": "scarlet_tf.export.tflite",
-         "Parity": "scarlet_tf.export.parity", "parity": "scarlet_tf.export.parity",
+         "Parity": "scarlet_tf.export.parity",
          "export": "scarlet_tf.export.pipeline", "convert": "scarlet_tf.export.pipeline",
          "model_for": "scarlet_tf.export.pipeline"}
 __all__ = list(_LAZY)

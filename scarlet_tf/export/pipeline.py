@@ -2,7 +2,7 @@
 
 Every export is checked: only builtin TFLite ops (no Flex / select-TF ops), h-swish
 lowered to HARD_SWISH and pooling to MEAN one for one, and parity against Keras on real
-images (:mod:`scarlet_tf.export.parity.parity`). A failed check raises :class:`ScarletError`.
+images (:mod:`scarlet_tf.export.parity`). A failed check raises :class:`ScarletError`.
 A freshly initialized network (``random_init``) first has its BatchNorm statistics
 recalibrated on the representative images, so activation ranges, and int8 scales, are
 those of real inputs. The ``.tflite`` file gets a JSON sidecar with its architecture,
