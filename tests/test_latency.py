@@ -282,7 +282,7 @@ def test_part_models_follow_the_layer_specs():
 def small_table():
     """Every e3k3 block of a small space (width 0.25, 16 px), timed for real."""
     return builder.build_table("scarlet-cifar", choices="e3k3", calibrate=2,
-                               runner=HostRunner(runs=20, warmup=3, seconds=0.2), **SMALL)
+                               runner=HostRunner(runs=20, warmup=3, seconds=0.01), **SMALL)
 
 
 def test_build_and_validate_a_small_table(small_table, tmp_path):
@@ -293,7 +293,7 @@ def test_build_and_validate_a_small_table(small_table, tmp_path):
     assert {k: table.settings[k] for k in ("statistic", "threads", "runs", "warmup", "rounds",
                                            "seconds", "target")} == {
         "statistic": STATISTIC, "threads": 1, "runs": 20, "warmup": 3, "rounds": 3,
-        "seconds": 0.2, "target": "host"}
+        "seconds": 0.01, "target": "host"}
     assert (table.space["name"], table.space["input_size"], table.space["width"]) == (
         "scarlet-cifar", 16, 0.25)
     table.save(tmp_path / "lut.json")
@@ -301,14 +301,14 @@ def test_build_and_validate_a_small_table(small_table, tmp_path):
         warnings.simplefilter("error")  # a table that records its protocol: no warning
         assert LatencyTable.load(tmp_path / "lut.json") == table
     assert all(ms > 0 for ms in table.blocks.values()) and table.stem_ms > 0
-    quick = HostRunner(runs=20, seconds=0.2)
+    quick = HostRunner(runs=20, seconds=0.01)
     (record,), speed = builder.validate(table, 1, runner=quick, recheck=2)
     assert record["measured_ms"] > 0 and speed > 0
     assert record["predicted_ms"] == pytest.approx(table.predict(record["arch"]))
     assert record["error"] == pytest.approx(record["predicted_ms"] / record["measured_ms"] - 1)
     assert record["adjusted_error"] == pytest.approx(
         record["predicted_ms"] / speed / record["measured_ms"] - 1)
-    quick = HostRunner(runs=20, seconds=0.2)
+    quick = HostRunner(runs=20, seconds=0.01)
     (record,), speed = builder.validate(table, 1, runner=quick, recheck=0)
     assert speed is None and "adjusted_error" not in record
 
@@ -344,7 +344,7 @@ def test_small_table_predicts_within_a_factor_of_two(small_table):
     """Live timings: the summed parts predict a whole model within a factor of 2, and the
     host's speed on a re-timing is within a factor of 2 of the build's (can miss on a
     busy shared machine, hence opt-in)."""
-    quick = HostRunner(runs=20, seconds=0.2)
+    quick = HostRunner(runs=20, seconds=0.01)
     (record,), speed = builder.validate(small_table, 1, runner=quick, recheck=2)
     assert 0.5 < record["predicted_ms"] / record["measured_ms"] < 2.0, record
     assert 0.5 < speed < 2.0, speed

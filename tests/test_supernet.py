@@ -1,6 +1,7 @@
 """Supernet training: one trace for all paths, only the sampled choice runs and moves,
 fair sampling, identical replicas, resume after a real kill, refused config changes."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from scarlet_tf import ScarletError, get_space
-from scarlet_tf.training.samplers import FairSampler, UniformSampler
+from scarlet_tf.training.samplers import FairSampler, TiedSampler, UniformSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--width", "0.25", "--choices", "e3k3se,skip", "--batch-size", "16"]
@@ -155,6 +156,25 @@ def test_samplers_are_reproducible_and_resumable():
     first = a.sample()
     b.set_state(state)
     assert np.array_equal(first, b.sample())
+
+
+def test_train_supernet_with_a_custom_sampler(tmp_path):
+    """A TiedSampler passed to train_supernet picks every step's path: each choice is used
+    by all layers equally often; resuming without it is refused with one line."""
+    from scarlet_tf.training.configs import SupernetConfig
+    from scarlet_tf.training.supernet import train_supernet
+
+    config = SupernetConfig(out=str(tmp_path / "run"), width=0.25, choices="e3k3,e3k5",
+                            epochs=1, steps_per_epoch=6, batch_size=8)
+    space = get_space("scarlet-cifar", width=0.25, choices="e3k3,e3k5", num_classes=10)
+    train_supernet(config, verbose=False, sampler=TiedSampler(space, seed=1))
+    counts = json.loads((tmp_path / "run" / "choice_counts.json").read_text())
+    layers = [(layer["e3k3"], layer["e3k5"]) for layer in counts]
+    assert len(set(layers)) == 1 and sum(layers[0]) == 6 and min(layers[0]) > 0
+    with pytest.raises(ScarletError, match="sampler differ"):
+        train_supernet(dataclasses.replace(config, epochs=2), verbose=False)
+    with pytest.raises(ScarletError, match="same number of choices"):
+        TiedSampler(get_space("scarlet-cifar", choices="e3k3,skip"))
 
 
 REPLICA_SCRIPT = """

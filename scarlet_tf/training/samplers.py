@@ -52,6 +52,28 @@ class UniformSampler(Sampler):
                                  dtype=np.int32)
 
 
+class TiedSampler(UniformSampler):
+    """One path per step with the same choice in every layer, uniform over the choices.
+
+    A control for studies of how choices interfere: each choice is trained on 1/C of the
+    steps, as with :class:`UniformSampler`, but the path's layer-to-layer pairs are only
+    the C "same choice twice" pairs instead of all C x C. Every layer must offer the same
+    number of choices (``train_supernet(config, sampler=TiedSampler(space))``).
+    """
+
+    name = "tied"
+
+    def __init__(self, space: SearchSpace, seed: int = 0):
+        super().__init__(space, seed)
+        if len(set(self.num_choices.tolist())) != 1:
+            raise ScarletError("the tied sampler needs the same number of choices in every "
+                               f"layer; this space has {sorted(set(self.num_choices))}")
+
+    def sample(self) -> np.ndarray:
+        choice = self.rng.integers(self.num_choices[0])
+        return np.full((1, len(self.num_choices)), choice, np.int32)
+
+
 class FairSampler(Sampler):
     """FairNAS strict fairness: ``m = max choices`` (13) paths per step.
 

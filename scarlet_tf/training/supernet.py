@@ -31,7 +31,7 @@ from scarlet_tf.training.checkpoints import RunCheckpoint, prepare_run_dir, weig
 from scarlet_tf.training.configs import SupernetConfig
 from scarlet_tf.training.distribute import is_chief, make_strategy
 from scarlet_tf.training.optimizers import make_optimizer
-from scarlet_tf.training.samplers import count_choices, make_sampler
+from scarlet_tf.training.samplers import Sampler, count_choices, make_sampler
 
 
 def learning_rate(step: int, total: int, warmup: int, peak: float) -> float:
@@ -45,7 +45,7 @@ def learning_rate(step: int, total: int, warmup: int, peak: float) -> float:
 class SupernetTrainer:
     """Holds the strategy, supernet, optimizer and the traced step functions of one run."""
 
-    def __init__(self, config: SupernetConfig, strategy=None):
+    def __init__(self, config: SupernetConfig, strategy=None, sampler: Sampler | None = None):
         config.validate()
         self.config = config
         self.strategy = strategy or make_strategy(config.replicas)
@@ -53,7 +53,7 @@ class SupernetTrainer:
         self.info = data.info(config.dataset)
         self.space = get_space(config.space, width=config.width, choices=config.choices,
                                num_classes=self.info.num_classes, input_size=config.input_size)
-        self.sampler = make_sampler(config.sampler, self.space, config.seed)
+        self.sampler = sampler or make_sampler(config.sampler, self.space, config.seed)
         self.settings = supernet_settings(self.space, config.stabilizer, config.stabilizer_init,
                                           zero_init_residual=config.zero_init_residual)
         self.traces = 0
@@ -183,7 +183,7 @@ def clear(handle) -> None:
 
 
 def train_supernet(config: SupernetConfig, strategy=None, verbose: bool = True,
-                   callbacks: list | None = None):
+                   callbacks: list | None = None, sampler: Sampler | None = None):
     """Train (or resume) a supernet run in ``config.out``; returns (supernet, history).
 
     ``verbose=False`` hides the per-step progress bar (epoch and resume lines remain).
@@ -201,11 +201,16 @@ def train_supernet(config: SupernetConfig, strategy=None, verbose: bool = True,
     resumes there (with several workers, all must stop at the same step, as callbacks
     reading the logs do); on a non-finite loss (TerminateOnNaN) nothing of that step is
     saved, and without a callback stopping it the loss raises ScarletError.
+
+    ``sampler``: a :class:`~scarlet_tf.training.samplers.Sampler` of the run's space used
+    instead of ``config.sampler`` (your own sampling rule); its ``name`` is recorded in
+    the run's configuration, so resuming needs the same sampler again.
     """
-    trainer = SupernetTrainer(config, strategy)
+    trainer = SupernetTrainer(config, strategy, sampler)
     out = Path(config.out)
     chief = is_chief(trainer.strategy)
-    resume = prepare_run_dir(out, config.identity(), config.overwrite,
+    identity = {**config.identity(), "sampler": trainer.sampler.name}
+    resume = prepare_run_dir(out, identity, config.overwrite,
                              {"supernet": trainer.settings,
                               "dataset": {"name": config.dataset,
                                           "num_classes": trainer.info.num_classes}})

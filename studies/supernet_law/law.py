@@ -33,12 +33,18 @@ ROOT = Path(__file__).resolve().parents[2]
 # kind: does one path of the costliest choice learn as fast as one path of e3k3? and
 # "2-skip" pairs e3k3 with the weightless skip (a depth choice).
 CHOICE_SETS = {"1": "e3k3", "2": "e3k3,e6k5se", "4": "e3k3,e6k5se,e3k7,skip", "13": None,
-               "1-e6k5se": "e6k5se", "2-skip": "e3k3,skip", "2-fair": "e3k3,e6k5se"}
+               "1-e6k5se": "e6k5se", "2-skip": "e3k3,skip", "2-fair": "e3k3,e6k5se",
+               "2-tied": "e3k3,e6k5se"}
 # Runs with the fair sampler (every choice of a layer trained at each step, gradients
 # summed): "2-fair" gives each of two weighted choices one update per step, as many as
 # one path gets. If it learns per step as one path does, the count of updates is what
 # slows "2"; if not, the choices interfere through what they share (stem, head).
 FAIR = {"2-fair"}
+# Runs with the tied sampler (one path per step, the same choice in every layer): "2-tied"
+# trains each choice on half the steps as "2" does, but only on the two all-e3k3 and
+# all-e6k5se paths, so a layer meets one neighbour choice instead of two. If it learns
+# like one path per update, what slows "2" is the mixing of choices along a path.
+TIED = {"2-tied"}
 FIXED_PATHS = 8
 SCORED_IMAGES = 1000  # of the search split (digits has 145, CIFAR-10 5,000)
 
@@ -77,6 +83,7 @@ def run_one(name: str, args) -> list[dict]:
     """Train (or resume) run ``name`` of :data:`CHOICE_SETS`; its records."""
     from scarlet_tf.space.spaces import Architecture, get_space
     from scarlet_tf.training.configs import SupernetConfig
+    from scarlet_tf.training.samplers import TiedSampler
     from scarlet_tf.training.supernet import train_supernet
 
     record = args.out / args.name / f"choices-{name}.json"
@@ -91,8 +98,9 @@ def run_one(name: str, args) -> list[dict]:
                             dataset=args.dataset, choices=choices, epochs=args.epochs,
                             steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                             lr=args.lr, sampler="fair" if name in FAIR else "uniform")
-    train_supernet(config, verbose=False, callbacks=[
-        ScoreFixedPaths(archs, args.dataset, args.steps_per_epoch, count, record)])
+    train_supernet(config, verbose=False, sampler=TiedSampler(space) if name in TIED else None,
+                   callbacks=[ScoreFixedPaths(archs, args.dataset, args.steps_per_epoch,
+                                              count, record)])
     return read_json(record, [])
 
 
