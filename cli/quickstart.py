@@ -5,9 +5,9 @@ train-supernet -> search -> train-subnet (the chosen architecture, fine-tuned fr
 folded supernet weights) -> export-tflite -> benchmark.
 
 The supernet is the default space (19 layers, width 1.0) with two choices per layer,
-``e3k3`` or ``skip``: a depth search. A supernet's scores leave chance after a number of
-steps that grows with the square of the weighted choices per layer
-(:mod:`scarlet_tf.training.budget`): minutes of CPU suffice for one weighted choice, not for 12.
+``e3k3`` or ``skip``: a depth search. A supernet's scores need a number of steps that
+grows with the weighted choices per layer (:mod:`scarlet_tf.training.budget`): minutes of
+CPU suffice for one weighted choice, not for 12.
 """
 
 from __future__ import annotations
@@ -37,15 +37,17 @@ def madds_limit() -> int:
 def settings_note() -> str:
     """Why these supernet settings: the steps it trains against those its choices need."""
     from scarlet_tf.space.spaces import get_space
-    from scarlet_tf.training.budget import steps_needed
+    from scarlet_tf.training.budget import TO_APPROACH_ONE_PATH, steps_needed
 
     steps = int(TOY["epochs"]) * int(TOY["steps-per-epoch"])
     needed = steps_needed(get_space("scarlet-cifar", choices=CHOICES))
     full = steps_needed(get_space("scarlet-cifar"))
     return (f"Supernet: every layer offers {CHOICES.replace(',', ' or ')} (a depth search "
-            f"with one weighted choice) for {steps} steps, above the {needed} after which its "
-            f"scores leave chance. All 13 choices (12 with weights) would need about {full} "
-            f"steps, too many for a quickstart (studies/supernet_law).")
+            f"with one weighted choice) for {steps} steps, above the "
+            f"{TO_APPROACH_ONE_PATH * needed} after which its scores approach one path's. All "
+            f"13 choices (12 with weights) need about {full} steps to leave chance and "
+            f"{TO_APPROACH_ONE_PATH * full} to approach one path's, too many for a quickstart "
+            f"(studies/supernet_law).")
 
 
 def run_step(title: str, args: list[str]):

@@ -21,6 +21,11 @@ DEFAULTS = defaults(SupernetConfig)
               show_default=True, help="Skip choice: learnable 1x1 stabilizer or identity.")
 @click.option("--stabilizer-init", type=click.Choice(STABILIZER_INITS),
               default=DEFAULTS["stabilizer_init"], show_default=True)
+@click.option("--matched-init/--no-matched-init", default=DEFAULTS["matched_init"],
+              show_default=True,
+              help="Start every choice of a layer that changes stride or channels as the "
+                   "same function (copies of its smallest choice), so the next layer sees "
+                   "the same features whichever is sampled.")
 @click.option("--sampler", type=click.Choice(SAMPLERS), default=DEFAULTS["sampler"],
               show_default=True,
               help="uniform: one path per step (SPOS); fair: FairNAS strict fairness.")
@@ -29,12 +34,11 @@ DEFAULTS = defaults(SupernetConfig)
 def train_supernet(quiet, **settings):
     """Train a stabilized weight-sharing supernet with single-path sampling.
 
-    Budget: supernet scores leave chance after about 100 x W^2 steps, W being the choices
-    with weights per layer (skip has none): 100 steps for one, 400 for two, 14,400 for
-    all 13, measured on digits at batch 64 (studies/supernet_law). On CIFAR-10 at batch
-    64, learning follows updates per choice (steps / choices): the full space needs about
-    1,300 steps to leave chance and 5,000 or more to approach one path's scores. The run
-    states its budget before training and warns below the digits rule."""
+    Budget: with W choices with weights per layer (skip has none), supernet scores leave
+    chance after about 20 x W steps at batch 64 and approach one path's after about four
+    times that: 240 and 960 steps for all 13 choices (measured on digits,
+    studies/supernet_law). With --no-matched-init it takes about 20 x W^2 (2,880 for all
+    13). The run states its budget before training and warns below it."""
     from scarlet_tf.training.supernet import train_supernet as train
 
     _, history = train(SupernetConfig(**settings), verbose=not quiet)

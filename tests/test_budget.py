@@ -9,24 +9,29 @@ from scarlet_tf.training.budget import budget_report, steps_needed, weighted_cho
 def test_skip_has_no_weights_so_it_does_not_count():
     assert weighted_choices(get_space("scarlet-cifar")) == 12
     assert weighted_choices(get_space("scarlet-cifar", choices="e3k3,skip")) == 1
-    assert steps_needed(get_space("scarlet-cifar", choices="e3k3,e6k5se,skip")) == 400
+    space = get_space("scarlet-cifar", choices="e3k3,e6k5se,skip")
+    assert steps_needed(space) == 40 and steps_needed(space, matched_init=False) == 80
 
 
 def test_the_old_quickstart_budget_warns_with_the_steps_it_needs():
     line, warning = budget_report(120, get_space("scarlet-cifar"))
-    assert line.startswith("budget: 120 steps, 13 choices per layer (12 with weights) -> about "
-                           "9 updates per choice")
-    assert "until about 14400 steps" in warning
+    assert line == ("budget: 120 steps, 13 choices per layer (12 with weights) -> about 9 "
+                    "updates per choice; supernet scores leave chance after about 240 steps "
+                    "and approach one path's after about 960")
+    assert "until about 240 steps (20 x 12, studies/supernet_law)" in warning
+    line, warning = budget_report(240, get_space("scarlet-cifar"), matched_init=False)
+    assert "until about 2880 steps (20 x 12^2, studies/supernet_law)" in warning
+    assert "approach" not in line  # measured with matched initialization only
 
 
-def test_a_depth_search_of_200_steps_is_enough():
-    assert budget_report(200, get_space("scarlet-cifar", choices="e3k3,skip"))[1] is None
+def test_a_depth_search_of_160_steps_is_enough():
+    assert budget_report(160, get_space("scarlet-cifar", choices="e3k3,skip"))[1] is None
 
 
 def test_a_fair_step_counts_as_one_uniform_step_per_path():
     space = get_space("scarlet-cifar", choices="e3k3,e6k5se")
-    assert budget_report(200, space, paths_per_step=2)[1] is None
-    assert budget_report(200, space)[1] is not None
+    assert budget_report(40, space, paths_per_step=2, matched_init=False)[1] is None
+    assert budget_report(40, space, matched_init=False)[1] is not None
 
 
 def test_train_supernet_states_the_budget_and_warns_in_one_line(tmp_path):

@@ -27,7 +27,7 @@ def supernet():
     from scarlet_tf.network.supernet import Supernet
 
     keras.utils.set_random_seed(1)
-    net = Supernet(get_space("scarlet-cifar", **SPACE))
+    net = Supernet(get_space("scarlet-cifar", **SPACE), matched_init=False)
     rng = np.random.default_rng(0)
     for bn in batch_norms(net):
         n = bn.moving_mean.shape[0]

@@ -88,7 +88,8 @@ def test_switched_supernet_path_equals_the_folded_plain_model():
     from scarlet_tf.network.supernet import Supernet
 
     keras.utils.set_random_seed(1)
-    net = Supernet(get_space(SPACE, width=0.25), zero_init_residual=False)
+    net = Supernet(get_space(SPACE, width=0.25), zero_init_residual=False,
+                   matched_init=False)
     rng = np.random.default_rng(0)
     for bn in batch_norms(net):
         n = bn.moving_mean.shape[0]

@@ -17,6 +17,7 @@ from keras import layers
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import STABILIZER_INITS, STABILIZERS
 from scarlet_tf.network.blocks import Head, MBConv, Projection, Stem, stabilizer
+from scarlet_tf.network.matched_init import match_choices
 from scarlet_tf.network.models import block_name
 from scarlet_tf.network.switching import LayerSwitch, unnamed_variables
 from scarlet_tf.space.choices import SKIP
@@ -90,11 +91,11 @@ class ChoiceBlock(layers.Layer):
 
 def supernet_settings(space: SearchSpace, stabilizer: str = "learnable",
                       stabilizer_init: str = "identity", dropout: float = 0.0,
-                      zero_init_residual: bool = True) -> dict:
+                      zero_init_residual: bool = True, matched_init: bool = True) -> dict:
     """What rebuilds a supernet (stored in a run's ``config.json``)."""
     return {"space": space.describe(), "stabilizer": stabilizer,
             "stabilizer_init": stabilizer_init, "dropout": dropout,
-            "zero_init_residual": zero_init_residual}
+            "zero_init_residual": zero_init_residual, "matched_init": matched_init}
 
 
 class Supernet(keras.Model):
@@ -103,13 +104,14 @@ class Supernet(keras.Model):
     images: float [B, S, S, 3] in [-1, 1]; path: int32 [num_layers]; logits [B, classes].
     ``stabilizer``: ``"learnable"`` (default) or ``"none"``; ``stabilizer_init``: one of
     :data:`scarlet_tf.network.blocks.STABILIZER_INITS`; ``zero_init_residual`` starts every
-    residual MBConv as the identity (projection BatchNorm gamma 0), so all paths agree
-    at initialization.
+    residual MBConv as the identity (projection BatchNorm gamma 0) and ``matched_init``
+    every MBConv choice of a layer without a residual as the same function
+    (:mod:`scarlet_tf.network.matched_init`), so all paths agree at initialization.
     """
 
     def __init__(self, space: SearchSpace, stabilizer: str = "learnable",
                  stabilizer_init: str = "identity", dropout: float = 0.0,
-                 zero_init_residual: bool = True, **kwargs):
+                 zero_init_residual: bool = True, matched_init: bool = True, **kwargs):
         if stabilizer not in STABILIZERS:
             raise ScarletError(f"unknown stabilizer {stabilizer!r}; allowed: "
                                f"{', '.join(STABILIZERS)}")
@@ -119,13 +121,17 @@ class Supernet(keras.Model):
         super().__init__(name=kwargs.pop("name", "supernet"), **kwargs)
         self.space = space
         self.settings = supernet_settings(space, stabilizer, stabilizer_init, dropout,
-                                          zero_init_residual)
+                                          zero_init_residual, matched_init)
         self.stem = Stem(space, bn_class=ReplicaLocalBatchNorm)
         self.blocks = [ChoiceBlock(layer, stabilizer, stabilizer_init, zero_init_residual)
                        for layer in space.layers]
         self.head = Head(space, dropout, bn_class=ReplicaLocalBatchNorm)
         with unnamed_variables():
             self._build_all()
+            if matched_init:
+                for block in self.blocks:
+                    if not block.spec.residual:
+                        match_choices(block.options)
             self.switches = [LayerSwitch(block) for block in self.blocks]
 
     def _build_all(self):
@@ -163,7 +169,8 @@ class Supernet(keras.Model):
         """Rebuild from :attr:`settings` (as stored in a run's ``config.json``)."""
         space = get_space(**settings["space"])
         return cls(space, settings["stabilizer"], settings["stabilizer_init"],
-                   settings.get("dropout", 0.0), settings.get("zero_init_residual", False))
+                   settings.get("dropout", 0.0), settings.get("zero_init_residual", False),
+                   settings.get("matched_init", False))
 
     def shared_weights(self) -> list:
         """Trainable variables every path uses (stem and head)."""

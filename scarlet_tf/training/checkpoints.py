@@ -54,16 +54,20 @@ def package_versions() -> dict:
             "python": platform.python_version()}
 
 
-def prepare_run_dir(out: Path, config: dict, overwrite: bool, extra: dict) -> bool:
+def prepare_run_dir(out: Path, config: dict, overwrite: bool, extra: dict,
+                    legacy: dict | None = None) -> bool:
     """Create or check ``out``; returns True when an earlier run should be resumed.
 
-    An existing run with a different config is refused unless ``overwrite``.
+    An existing run with a different config is refused unless ``overwrite``. ``legacy``:
+    settings added after runs were first written, with the value those runs had (a run
+    without the key compares as having it).
     """
     existing = read_json(out / "config.json")
     if existing is not None and not overwrite:
-        if existing["config"] != config:
-            changed = sorted(k for k in set(config) | set(existing["config"])
-                             if config.get(k) != existing["config"].get(k))
+        stored = {**(legacy or {}), **existing["config"]}
+        if stored != config:
+            changed = sorted(k for k in set(config) | set(stored)
+                             if config.get(k) != stored.get(k))
             raise ScarletError(
                 f"{out} holds a run with a different configuration ({', '.join(changed)} "
                 "differ); use the same settings to resume, another --out, or --overwrite")

@@ -60,11 +60,14 @@ class TrainingConfig:
 @dataclass(kw_only=True)
 class SupernetConfig(TrainingConfig):
     """Every setting of a supernet run (all but ``out``/``overwrite``/``save_every`` must
-    match to resume); the learning rate decays to 0 along a cosine after warm-up."""
+    match to resume); the learning rate decays to 0 along a cosine after warm-up.
+    ``matched_init`` starts every choice of a layer without a residual as the same
+    function (:mod:`scarlet_tf.network.matched_init`)."""
 
     choices: str | None = None
     stabilizer: str = "learnable"
     stabilizer_init: str = "identity"
+    matched_init: bool = True
     sampler: str = "uniform"
     save_every: int = 100
 

@@ -55,7 +55,8 @@ class SupernetTrainer:
                                num_classes=self.info.num_classes, input_size=config.input_size)
         self.sampler = sampler or make_sampler(config.sampler, self.space, config.seed)
         self.settings = supernet_settings(self.space, config.stabilizer, config.stabilizer_init,
-                                          zero_init_residual=config.zero_init_residual)
+                                          zero_init_residual=config.zero_init_residual,
+                                          matched_init=config.matched_init)
         self.traces = 0
 
     def build(self) -> None:
@@ -65,7 +66,8 @@ class SupernetTrainer:
         keras.utils.set_random_seed(config.seed)
         with self.strategy.scope():
             self.supernet = Supernet(self.space, config.stabilizer, config.stabilizer_init,
-                                     zero_init_residual=config.zero_init_residual)
+                                     zero_init_residual=config.zero_init_residual,
+                                     matched_init=config.matched_init)
             self.optimizer = make_optimizer(config.optimizer, self.supernet, config.weight_decay)
             self.shared = self.supernet.shared_weights()
             self.accumulators = [] if self.sampler.paths_per_step == 1 else [
@@ -213,7 +215,8 @@ def train_supernet(config: SupernetConfig, strategy=None, verbose: bool = True,
     resume = prepare_run_dir(out, identity, config.overwrite,
                              {"supernet": trainer.settings,
                               "dataset": {"name": config.dataset,
-                                          "num_classes": trainer.info.num_classes}})
+                                          "num_classes": trainer.info.num_classes}},
+                             legacy={"matched_init": False})  # runs from before it
     trainer.build()
     run = RunLoop(trainer, out, chief, verbose, callbacks)
     if resume:
@@ -272,7 +275,8 @@ class RunLoop:
         """The run's steps against those its choices need, and one warning line when they
         are too few."""
         line, warning = budget_report(self.total_steps, self.trainer.space,
-                                      self.trainer.sampler.paths_per_step)
+                                      self.trainer.sampler.paths_per_step,
+                                      self.trainer.config.matched_init)
         self._say(line)
         if warning and self.chief:
             warnings.warn(warning, stacklevel=1)

@@ -5,16 +5,18 @@ in the choices every layer offers (nested sets: one fixed path; two MBConv choic
 with skip; all 13) train for the same steps with the same schedule. At every epoch end a
 callback records the sampled paths' training accuracy and the recalibrated ``search``
 split accuracy of a fixed set of paths (seeded random architectures of that choice set,
-scored with :class:`scarlet_tf.evaluation.evaluator.Evaluator` as ``search`` scores them). With
+or for a run with its own sampler, paths that sampler draws; scored with
+:class:`scarlet_tf.evaluation.evaluator.Evaluator` as ``search`` scores them). With
 uniform sampling each choice of a layer is trained on 1/C of the steps, so the curves
-are drawn against steps and against updates per choice (steps / C).
+are drawn against steps and against updates per choice (steps / C). Controls (a fair
+sampler, a tied sampler, mixing only in the residual layers) ask why more choices slow it.
 
 Resumable: training resumes from its checkpoint and finished epochs are read back from
 ``--out``. Weights go to ``--runs`` (never committed).
 
-    python studies/supernet_law/law.py --only 1,2,4,13,1-e6k5se,2-skip
+    python studies/supernet_law/law.py     # digits: every run, about 70 min on 2 cores
     python studies/supernet_law/law.py --dataset ../shared/data/cifar10-jpeg.tar.gz \
-        --name cifar10 --only 1,2,4,13
+        --name cifar10 --only 1,2,4,13,2-fair,2-tied
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import keras
 import numpy as np
 
 from scarlet_tf.files import read_json, write_json
+from scarlet_tf.training.samplers import TiedSampler, UniformSampler
 
 ROOT = Path(__file__).resolve().parents[2]
 # run name -> choices of every layer (None: all 13); "1-e6k5se" controls for the block
@@ -34,17 +37,47 @@ ROOT = Path(__file__).resolve().parents[2]
 # "2-skip" pairs e3k3 with the weightless skip (a depth choice).
 CHOICE_SETS = {"1": "e3k3", "2": "e3k3,e6k5se", "4": "e3k3,e6k5se,e3k7,skip", "13": None,
                "1-e6k5se": "e6k5se", "2-skip": "e3k3,skip", "2-fair": "e3k3,e6k5se",
-               "2-tied": "e3k3,e6k5se"}
+               "2-tied": "e3k3,e6k5se", "2-fixed-firsts": "e3k3,e6k5se",
+               "2-matched": "e3k3,e6k5se", "4-matched": "e3k3,e6k5se,e3k7,skip",
+               "13-matched": None}
 # Runs with the fair sampler (every choice of a layer trained at each step, gradients
 # summed): "2-fair" gives each of two weighted choices one update per step, as many as
 # one path gets. If it learns per step as one path does, the count of updates is what
 # slows "2"; if not, the choices interfere through what they share (stem, head).
 FAIR = {"2-fair"}
-# Runs with the tied sampler (one path per step, the same choice in every layer): "2-tied"
-# trains each choice on half the steps as "2" does, but only on the two all-e3k3 and
-# all-e6k5se paths, so a layer meets one neighbour choice instead of two. If it learns
-# like one path per update, what slows "2" is the mixing of choices along a path.
-TIED = {"2-tied"}
+
+
+class FixedFirstsSampler(UniformSampler):
+    """Uniform, except that the layers without a residual (each stage's first, which
+    changes channels or stride) always hold their first choice."""
+
+    name = "fixed-firsts"
+
+    def __init__(self, space, seed: int = 0):
+        super().__init__(space, seed)
+        self.fixed = [layer.index for layer in space.layers if not layer.residual]
+
+    def sample(self) -> np.ndarray:
+        paths = super().sample()
+        paths[:, self.fixed] = 0
+        return paths
+
+
+# Runs with a sampler of their own, controls for what slows "2":
+# - "2-tied": one path per step with the same choice in every layer; each choice is
+#   trained on half the steps as in "2", but a layer never meets the other choice's
+#   output. If it learns like one path, the mixing of choices along a path slows "2".
+# - "2-fixed-firsts": mixing only in the residual layers (the stage-first layers hold
+#   e3k3): is the mixing harmful where a block's output replaces its input rather than
+#   adding to it?
+SAMPLERS = {"2-tied": TiedSampler, "2-fixed-firsts": FixedFirstsSampler}
+# Runs with matched initialization (every choice of a non-residual layer starts as the
+# same function; the package's default since this study), the others without it.
+MATCHED = {"2-matched", "4-matched", "13-matched"}
+# figure -> the runs it draws: the law over choice sets, and the controls beside 1 and 2
+FIGURES = {"law.png": ("1", "1-e6k5se", "2-skip", "2", "4", "13"),
+           "controls.png": ("1", "2", "2-fair", "2-tied", "2-fixed-firsts"),
+           "matched.png": ("1", "2", "2-matched", "4", "4-matched", "13", "13-matched")}
 FIXED_PATHS = 8
 SCORED_IMAGES = 1000  # of the search split (digits has 145, CIFAR-10 5,000)
 
@@ -53,12 +86,11 @@ class ScoreFixedPaths(keras.callbacks.Callback):
     """At each epoch end: the epoch's sampled-path accuracy and the mean recalibrated
     search-split accuracy of ``archs``, appended to the JSON list at ``record``."""
 
-    def __init__(self, archs, dataset: str, steps_per_epoch: int, count: int,
-                 record: Path):
+    def __init__(self, archs, dataset: str, count: int, record: Path):
         super().__init__()
         self.archs, self.dataset, self.record = archs, dataset, record
         # count: steps per update of a choice (its choices per layer; 1 for a fair run)
-        self.steps_per_epoch, self.count = steps_per_epoch, count
+        self.count = count
         self.evaluator = None
 
     def on_epoch_end(self, epoch, logs=None):
@@ -68,7 +100,7 @@ class ScoreFixedPaths(keras.callbacks.Callback):
             self.evaluator = Evaluator(self.model, self.dataset, recal_batches=4,
                                        max_images=SCORED_IMAGES)
         scores = [self.evaluator.score(arch)["accuracy"] for arch in self.archs]
-        steps = (epoch + 1) * self.steps_per_epoch
+        steps = (epoch + 1) * self.params["steps"]  # the run's, capped by the data
         rows = [r for r in read_json(self.record, []) if r["epoch"] != epoch + 1]
         rows.append({"epoch": epoch + 1, "steps": steps, "updates_per_choice": steps / self.count,
                      "train_accuracy": logs["accuracy"], "loss": logs["loss"],
@@ -83,7 +115,6 @@ def run_one(name: str, args) -> list[dict]:
     """Train (or resume) run ``name`` of :data:`CHOICE_SETS`; its records."""
     from scarlet_tf.space.spaces import Architecture, get_space
     from scarlet_tf.training.configs import SupernetConfig
-    from scarlet_tf.training.samplers import TiedSampler
     from scarlet_tf.training.supernet import train_supernet
 
     record = args.out / args.name / f"choices-{name}.json"
@@ -93,14 +124,19 @@ def run_one(name: str, args) -> list[dict]:
     choices = CHOICE_SETS[name]
     space = get_space("scarlet-cifar", choices=choices)
     count = 1 if name in FAIR else max(space.num_choices)
-    archs = [Architecture.random(seed, space) for seed in range(FIXED_PATHS)]
+    if name in SAMPLERS:  # score paths of the kind the run trains
+        archs = [space.decode(SAMPLERS[name](space, seed + 1).sample()[0])
+                 for seed in range(FIXED_PATHS)]
+    else:
+        archs = [Architecture.random(seed, space) for seed in range(FIXED_PATHS)]
     config = SupernetConfig(out=str(args.runs / args.name / f"choices-{name}"),
                             dataset=args.dataset, choices=choices, epochs=args.epochs,
                             steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
-                            lr=args.lr, sampler="fair" if name in FAIR else "uniform")
-    train_supernet(config, verbose=False, sampler=TiedSampler(space) if name in TIED else None,
-                   callbacks=[ScoreFixedPaths(archs, args.dataset, args.steps_per_epoch,
-                                              count, record)])
+                            lr=args.lr, sampler="fair" if name in FAIR else "uniform",
+                            matched_init=name in MATCHED)
+    sampler = SAMPLERS[name](space) if name in SAMPLERS else None
+    train_supernet(config, verbose=False, sampler=sampler,
+                   callbacks=[ScoreFixedPaths(archs, args.dataset, count, record)])
     return read_json(record, [])
 
 
@@ -137,7 +173,8 @@ def main() -> None:
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--name", default="digits", help="results subfolder")
     parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--steps-per-epoch", type=int, default=100)
+    parser.add_argument("--steps-per-epoch", type=int, default=100,
+                        help="at most; a smaller training split caps it (digits: 20 at batch 64)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--only", default=",".join(CHOICE_SETS), help="runs, by name")
@@ -146,10 +183,12 @@ def main() -> None:
     args = parser.parse_args()
     (args.out / args.name).mkdir(parents=True, exist_ok=True)
     curves = {name: run_one(name, args) for name in args.only.split(",")}
-    settings = {k: v for k, v in vars(args).items() if k not in ("out", "runs")}
+    settings = {k: v for k, v in vars(args).items() if k not in ("out", "runs", "only")}
     write_json(args.out / args.name / "settings.json", settings)
-    plot(curves, args.out / args.name / "law.png",
-         f"{args.name}: scarlet-cifar, width 1.0, batch {args.batch_size}, lr {args.lr}")
+    for figure, names in FIGURES.items():  # every finished run of the folder, not only these
+        found = {n: read_json(args.out / args.name / f"choices-{n}.json") for n in names}
+        plot({n: rows for n, rows in found.items() if rows}, args.out / args.name / figure,
+             f"{args.name}: scarlet-cifar, width 1.0, batch {args.batch_size}, lr {args.lr}")
     print(json.dumps({c: rows[-1] for c, rows in curves.items()}, indent=1))
 
 

@@ -1,0 +1,72 @@
+"""Matched initialization: at the start every path of the supernet computes the same
+function (zero-init residual plus matched non-residual choices), and without it they do
+not; choices that cannot hold the reference keep their own weights."""
+
+import numpy as np
+import tensorflow as tf
+
+from scarlet_tf.network.blocks import MBConv
+from scarlet_tf.network.matched_init import match_choices
+from scarlet_tf.network.supernet import Supernet
+from scarlet_tf.space.spaces import get_space
+
+
+def logits_of_paths(supernet, paths):
+    """Training-mode logits (batch statistics) of each path on the same 4 images."""
+    images = tf.random.stateless_uniform((4, 32, 32, 3), (1, 2), -1.0, 1.0)
+    run = tf.function(lambda path: supernet(images, path, training=True))  # one trace
+    return [np.array(run(tf.constant(p, tf.int32))) for p in paths]
+
+
+def test_every_path_of_the_full_space_starts_as_the_same_function():
+    space = get_space("scarlet-cifar", width=0.25)
+    rng = np.random.default_rng(0)
+    paths = [rng.integers(space.num_choices) for _ in range(3)]
+    matched = logits_of_paths(Supernet(space), paths)
+    for other in matched[1:]:
+        np.testing.assert_allclose(other, matched[0], rtol=1e-4, atol=1e-4)
+    unmatched = logits_of_paths(Supernet(space, matched_init=False), paths)
+    assert max(np.abs(u - unmatched[0]).max() for u in unmatched[1:]) > 1e-2
+
+
+def test_choices_that_cannot_hold_the_reference_keep_their_weights():
+    """e6k3 (kernel 3) is the reference; e3k5 has fewer channels, so it is left alone;
+    e6k5se holds it (centred kernel, doubled projection, silent excite)."""
+    space = get_space("scarlet-cifar", width=0.5, choices="e3k5,e6k3,e6k5se")
+    first = Supernet(space, matched_init=False).blocks[0].options
+    before = [np.array(o.expand.kernel) for o in first]
+    assert match_choices(first) == 2
+    e3k5, e6k3, e6k5se = first
+    np.testing.assert_array_equal(np.array(e3k5.expand.kernel), before[0])
+    np.testing.assert_array_equal(np.array(e6k5se.expand.kernel), np.array(e6k3.expand.kernel))
+    dw = np.array(e6k5se.depthwise.kernel)
+    np.testing.assert_array_equal(dw[1:4, 1:4], np.array(e6k3.depthwise.kernel))
+    assert not dw[0].any() and not dw[:, 4].any()
+    np.testing.assert_allclose(np.array(e6k5se.project.kernel),
+                               2 * np.array(e6k3.project.kernel))
+    assert not np.array(e6k5se.se.expand.kernel).any()
+    assert all(isinstance(o, MBConv) for o in first)
+
+
+def test_a_run_from_before_matched_init_resumes_without_it(tmp_path):
+    """A run directory whose config predates the setting resumes as matched_init=False;
+    the default (True) is refused with one line naming the setting."""
+    import dataclasses
+    import json
+
+    import pytest
+
+    from scarlet_tf import ScarletError
+    from scarlet_tf.training.configs import SupernetConfig
+    from scarlet_tf.training.supernet import train_supernet
+
+    config = SupernetConfig(out=str(tmp_path), width=0.25, choices="e3k3,skip", epochs=1,
+                            steps_per_epoch=1, batch_size=8, matched_init=False)
+    train_supernet(config, verbose=False)
+    stored = json.loads((tmp_path / "config.json").read_text())
+    del stored["config"]["matched_init"]
+    (tmp_path / "config.json").write_text(json.dumps(stored))
+    with pytest.raises(ScarletError, match=r"\(matched_init differ\)"):
+        train_supernet(dataclasses.replace(config, matched_init=True), verbose=False)
+    _, history = train_supernet(config, verbose=False)  # finished: nothing left to train
+    assert [h["epoch"] for h in history] == [1]
