@@ -2,13 +2,20 @@
 function (zero-init residual plus matched non-residual choices), and without it they do
 not; choices that cannot hold the reference keep their own weights."""
 
+import dataclasses
+import json
+
 import numpy as np
+import pytest
 import tensorflow as tf
 
+from scarlet_tf import ScarletError
 from scarlet_tf.network.blocks import MBConv
 from scarlet_tf.network.matched_init import match_choices
 from scarlet_tf.network.supernet import Supernet
 from scarlet_tf.space.spaces import get_space
+from scarlet_tf.training.configs import SupernetConfig
+from scarlet_tf.training.supernet import train_supernet
 
 
 def logits_of_paths(supernet, paths):
@@ -51,15 +58,6 @@ def test_choices_that_cannot_hold_the_reference_keep_their_weights():
 def test_a_run_from_before_matched_init_resumes_without_it(tmp_path):
     """A run directory whose config predates the setting resumes as matched_init=False;
     the default (True) is refused with one line naming the setting."""
-    import dataclasses
-    import json
-
-    import pytest
-
-    from scarlet_tf import ScarletError
-    from scarlet_tf.training.configs import SupernetConfig
-    from scarlet_tf.training.supernet import train_supernet
-
     config = SupernetConfig(out=str(tmp_path), width=0.25, choices="e3k3,skip", epochs=1,
                             steps_per_epoch=1, batch_size=8, matched_init=False)
     train_supernet(config, verbose=False)

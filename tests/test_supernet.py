@@ -1,7 +1,6 @@
 """Supernet training: one trace for all paths, only the sampled choice runs and moves,
 fair sampling, identical replicas, resume after a real kill, refused config changes."""
 
-import dataclasses
 import json
 import os
 import signal
@@ -171,8 +170,8 @@ def test_train_supernet_with_a_custom_sampler(tmp_path):
     counts = json.loads((tmp_path / "run" / "choice_counts.json").read_text())
     layers = [(layer["e3k3"], layer["e3k5"]) for layer in counts]
     assert len(set(layers)) == 1 and sum(layers[0]) == 6 and min(layers[0]) > 0
-    with pytest.raises(ScarletError, match="sampler differ"):
-        train_supernet(dataclasses.replace(config, epochs=2), verbose=False)
+    with pytest.raises(ScarletError, match=r"\(sampler differ\)"):
+        train_supernet(config, verbose=False)
     with pytest.raises(ScarletError, match="same number of choices"):
         TiedSampler(get_space("scarlet-cifar", choices="e3k3,skip"))
 

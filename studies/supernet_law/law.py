@@ -14,9 +14,9 @@ sampler, a tied sampler, mixing only in the residual layers) ask why more choice
 Resumable: training resumes from its checkpoint and finished epochs are read back from
 ``--out``. Weights go to ``--runs`` (never committed).
 
-    python studies/supernet_law/law.py     # digits: every run, about 70 min on 2 cores
+    python studies/supernet_law/law.py     # digits: every run, about 90 min on 2 cores
     python studies/supernet_law/law.py --dataset ../shared/data/cifar10-jpeg.tar.gz \
-        --name cifar10 --only 1,2,4,13,2-fair,2-tied
+        --name cifar10 --only 1,2,4,13,2-fair,2-tied,2-fixed-firsts,2-matched,13-matched
 """
 
 from __future__ import annotations
