@@ -1,5 +1,6 @@
 """The supernet budget line and its warning (light: no training, except one CLI run)."""
 
+import json
 import subprocess
 
 from scarlet_tf.space.spaces import get_space
@@ -35,11 +36,17 @@ def test_a_fair_step_counts_as_one_uniform_step_per_path():
 
 
 def test_train_supernet_states_the_budget_and_warns_in_one_line(tmp_path):
+    """Through the installed script, with --no-matched-init: the flag reaches the run's
+    configuration and the warning quotes the rule without matched initialization."""
+    out = tmp_path / "run"
     result = subprocess.run(
-        ["scarlet-tf", "train-supernet", "--out", str(tmp_path / "run"), "--width", "0.25",
-         "--epochs", "2", "--steps-per-epoch", "1", "--batch-size", "8", "--quiet"],
+        ["scarlet-tf", "train-supernet", "--out", str(out), "--width", "0.25",
+         "--epochs", "2", "--steps-per-epoch", "1", "--batch-size", "8", "--quiet",
+         "--no-matched-init"],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "budget: 2 steps, 13 choices per layer (12 with weights)" in result.stdout
     warnings = [line for line in result.stderr.splitlines() if "are too few" in line]
     assert len(warnings) == 1 and warnings[0].startswith("warning: "), result.stderr
+    assert "until about 2880 steps (20 x 12^2," in warnings[0]
+    assert json.loads((out / "config.json").read_text())["supernet"]["matched_init"] is False
