@@ -26,6 +26,11 @@ DEFAULTS = defaults(SupernetConfig)
               help="Start every choice of a layer that changes stride or channels as the "
                    "same function (copies of its smallest choice), so the next layer sees "
                    "the same features whichever is sampled.")
+@click.option("--firsts-warmup", type=float, default=DEFAULTS["firsts_warmup"],
+              show_default=True,
+              help="Fraction of the steps in which each layer that changes stride or "
+                   "channels trains only its smallest choice; then its other choices start "
+                   "as copies of it and all are sampled. 0: sample them from the start.")
 @click.option("--sampler", type=click.Choice(SAMPLERS), default=DEFAULTS["sampler"],
               show_default=True,
               help="uniform: one path per step (SPOS); fair: FairNAS strict fairness.")
@@ -38,7 +43,9 @@ def train_supernet(quiet, **settings):
     chance after about 20 x W steps at batch 64 and approach one path's after about four
     times that: 240 and 960 steps for all 13 choices (measured on digits,
     studies/supernet_law). With --no-matched-init it takes about 20 x W^2 (2,880 for all
-    13). The run states its budget before training and warns below it."""
+    13). The run states its budget before training and warns below it. The rule was
+    measured without --firsts-warmup, which brought all 13 choices to one path's level
+    within 160 steps on digits."""
     from scarlet_tf.training.supernet import train_supernet as train
 
     _, history = train(SupernetConfig(**settings), verbose=not quiet)

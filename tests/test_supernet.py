@@ -164,7 +164,7 @@ def test_train_supernet_with_a_custom_sampler(tmp_path):
     from scarlet_tf.training.supernet import train_supernet
 
     config = SupernetConfig(out=str(tmp_path / "run"), width=0.25, choices="e3k3,e3k5",
-                            epochs=1, steps_per_epoch=6, batch_size=8)
+                            epochs=1, steps_per_epoch=6, batch_size=8, firsts_warmup=0.0)
     space = get_space("scarlet-cifar", width=0.25, choices="e3k3,e3k5", num_classes=10)
     train_supernet(config, verbose=False, sampler=TiedSampler(space, seed=1))
     counts = json.loads((tmp_path / "run" / "choice_counts.json").read_text())

@@ -17,7 +17,7 @@ from keras import layers
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import STABILIZER_INITS, STABILIZERS
 from scarlet_tf.network.blocks import Head, MBConv, Projection, Stem, stabilizer
-from scarlet_tf.network.matched_init import match_choices
+from scarlet_tf.network.matched_init import match_choices, reference_index
 from scarlet_tf.network.models import block_name
 from scarlet_tf.network.switching import LayerSwitch, unnamed_variables
 from scarlet_tf.space.choices import SKIP
@@ -129,9 +129,7 @@ class Supernet(keras.Model):
         with unnamed_variables():
             self._build_all()
             if matched_init:
-                for block in self.blocks:
-                    if not block.spec.residual:
-                        match_choices(block.options)
+                self.match_firsts()
             self.switches = [LayerSwitch(block) for block in self.blocks]
 
     def _build_all(self):
@@ -171,6 +169,20 @@ class Supernet(keras.Model):
         return cls(space, settings["stabilizer"], settings["stabilizer_init"],
                    settings.get("dropout", 0.0), settings.get("zero_init_residual", False),
                    settings.get("matched_init", False))
+
+    def match_firsts(self) -> None:
+        """Set every MBConv choice of each layer without a residual to compute its
+        reference choice's current function (:mod:`scarlet_tf.network.matched_init`)."""
+        for block in self.blocks:
+            if not block.spec.residual:
+                match_choices(block.options)
+
+    def first_references(self) -> dict[int, int]:
+        """{layer index: its reference choice} for each layer without a residual that
+        offers an MBConv (the choice :meth:`match_firsts` copies)."""
+        found = {b.spec.index: reference_index(b.options) for b in self.blocks
+                 if not b.spec.residual}
+        return {layer: choice for layer, choice in found.items() if choice is not None}
 
     def shared_weights(self) -> list:
         """Trainable variables every path uses (stem and head)."""

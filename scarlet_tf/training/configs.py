@@ -62,12 +62,17 @@ class SupernetConfig(TrainingConfig):
     """Every setting of a supernet run (all but ``out``/``overwrite``/``save_every`` must
     match to resume); the learning rate decays to 0 along a cosine after warm-up.
     ``matched_init`` starts every choice of a layer without a residual as the same
-    function (:mod:`scarlet_tf.network.matched_init`)."""
+    function (:mod:`scarlet_tf.network.matched_init`). For the first ``firsts_warmup``
+    of the steps (a fraction) those layers train only that reference choice; then every
+    other choice is set to compute the trained reference and all are sampled, so the
+    layers after them learn on one stage-first path before the choices open
+    (``studies/supernet_law``); 0 samples them from the start."""
 
     choices: str | None = None
     stabilizer: str = "learnable"
     stabilizer_init: str = "identity"
     matched_init: bool = True
+    firsts_warmup: float = 0.5
     sampler: str = "uniform"
     save_every: int = 100
 
@@ -85,6 +90,7 @@ class SupernetConfig(TrainingConfig):
             (self.stabilizer_init in STABILIZER_INITS,
              f"--stabilizer-init: allowed {', '.join(STABILIZER_INITS)}"),
             (self.save_every >= 1, "--save-every must be >= 1"),
+            (0 <= self.firsts_warmup < 1, "--firsts-warmup must be in [0, 1)"),
         ])
 
 

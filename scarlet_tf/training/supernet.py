@@ -206,7 +206,9 @@ def train_supernet(config: SupernetConfig, strategy=None, verbose: bool = True,
 
     ``sampler``: a :class:`~scarlet_tf.training.samplers.Sampler` of the run's space used
     instead of ``config.sampler`` (your own sampling rule); its ``name`` is recorded in
-    the run's configuration, so resuming needs the same sampler again.
+    the run's configuration, so resuming needs the same sampler again. During the
+    stage-first warm-up (``config.firsts_warmup``) those layers still hold their
+    reference choice whatever it samples; set it to 0 to let the sampler pick them.
     """
     trainer = SupernetTrainer(config, strategy, sampler)
     out = Path(config.out)
@@ -216,7 +218,8 @@ def train_supernet(config: SupernetConfig, strategy=None, verbose: bool = True,
                              {"supernet": trainer.settings,
                               "dataset": {"name": config.dataset,
                                           "num_classes": trainer.info.num_classes}},
-                             legacy={"matched_init": False})  # runs from before it
+                             legacy={"matched_init": False,  # runs from before them
+                                     "firsts_warmup": 0.0})
     trainer.build()
     run = RunLoop(trainer, out, chief, verbose, callbacks)
     if resume:
@@ -238,6 +241,9 @@ class RunLoop:
         self.total_steps = self.steps_per_epoch * config.epochs
         self.warmup = min(round(config.warmup_epochs * self.steps_per_epoch),
                           self.total_steps // 2)
+        # the stage-first warm-up: {layer: reference choice} held until step firsts_until
+        self.firsts = trainer.supernet.first_references()
+        self.firsts_until = round(config.firsts_warmup * self.total_steps)
         self.step = 0
         self.saved = -1  # the step of the newest checkpoint
         self.history: list[dict] = []
@@ -280,6 +286,11 @@ class RunLoop:
         self._say(line)
         if warning and self.chief:
             warnings.warn(warning, stacklevel=1)
+        space = self.trainer.space
+        if self.firsts_until and any(len(space.layers[i].choices) > 1 for i in self.firsts):
+            self._say(f"stage-first warm-up: until step {self.firsts_until} the "
+                      f"{len(self.firsts)} layers that change stride or channels train only "
+                      f"their smallest choice, then the others start as copies of it")
 
     def _epoch(self, batches) -> dict | None:
         """Train the rest of the current epoch, or up to a step whose callbacks stop
@@ -338,6 +349,10 @@ class RunLoop:
         choice counts and logs as they were."""
         trainer, config = self.trainer, self.trainer.config
         paths = trainer.sampler.sample()
+        if self.step < self.firsts_until:
+            paths[:, list(self.firsts)] = list(self.firsts.values())
+        elif self.step == self.firsts_until > 0:  # before the first opened step, resumed or not
+            trainer.supernet.match_firsts()
         lr = learning_rate(self.step, self.total_steps, self.warmup, config.lr)
         loss, correct = trainer.step(batch[0], batch[1], paths, lr)
         loss = float(loss) / len(paths)
