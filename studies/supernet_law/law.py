@@ -16,7 +16,8 @@ Resumable: training resumes from its checkpoint and finished epochs are read bac
 
     python studies/supernet_law/law.py     # digits: every run, about 90 min on 2 cores
     python studies/supernet_law/law.py --dataset ../shared/data/cifar10-jpeg.tar.gz \
-        --name cifar10 --only 1,2,4,13,2-fair,2-tied,2-fixed-firsts,2-matched,13-matched
+        --name cifar10 \
+        --only 1,2,4,13,2-fair,2-tied,2-fixed-firsts,2-matched,13-matched,13-warm-firsts
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ CHOICE_SETS = {"1": "e3k3", "2": "e3k3,e6k5se", "4": "e3k3,e6k5se,e3k7,skip", "1
                "1-e6k5se": "e6k5se", "2-skip": "e3k3,skip", "2-fair": "e3k3,e6k5se",
                "2-tied": "e3k3,e6k5se", "2-fixed-firsts": "e3k3,e6k5se",
                "2-matched": "e3k3,e6k5se", "4-matched": "e3k3,e6k5se,e3k7,skip",
-               "13-matched": None}
+               "13-matched": None, "13-warm-firsts": None}
 # Runs with the fair sampler (every choice of a layer trained at each step, gradients
 # summed): "2-fair" gives each of two weighted choices one update per step, as many as
 # one path gets. If it learns per step as one path does, the count of updates is what
@@ -71,13 +72,20 @@ class FixedFirstsSampler(UniformSampler):
 #   e3k3): is the mixing harmful where a block's output replaces its input rather than
 #   adding to it?
 SAMPLERS = {"2-tied": TiedSampler, "2-fixed-firsts": FixedFirstsSampler}
+# - "13-warm-firsts": all 13 choices; the first half of the steps as "2-fixed-firsts"
+#   (stage-first layers at e3k3, which is matched initialization's reference), then every
+#   stage-first choice is set to compute the trained e3k3 and all layers mix: does a
+#   network trained without interference stay compatible once the choices open?
+#   (SupernetConfig.firsts_warmup = 0.5, the package's default since; 0 for the others.)
+WARM = {"13-warm-firsts"}
 # Runs with matched initialization (every choice of a non-residual layer starts as the
 # same function; the package's default since this study), the others without it.
-MATCHED = {"2-matched", "4-matched", "13-matched"}
+MATCHED = {"2-matched", "4-matched", "13-matched", "13-warm-firsts"}
 # figure -> the runs it draws: the law over choice sets, and the controls beside 1 and 2
 FIGURES = {"law.png": ("1", "1-e6k5se", "2-skip", "2", "4", "13"),
            "controls.png": ("1", "2", "2-fair", "2-tied", "2-fixed-firsts"),
-           "matched.png": ("1", "2", "2-matched", "4", "4-matched", "13", "13-matched")}
+           "matched.png": ("1", "2", "2-matched", "4", "4-matched", "13", "13-matched",
+                           "13-warm-firsts")}
 FIXED_PATHS = 8
 SCORED_IMAGES = 1000  # of the search split (digits has 145, CIFAR-10 5,000)
 
@@ -133,7 +141,8 @@ def run_one(name: str, args) -> list[dict]:
                             dataset=args.dataset, choices=choices, epochs=args.epochs,
                             steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                             lr=args.lr, sampler="fair" if name in FAIR else "uniform",
-                            matched_init=name in MATCHED)
+                            matched_init=name in MATCHED,
+                            firsts_warmup=0.5 if name in WARM else 0.0)
     sampler = SAMPLERS[name](space) if name in SAMPLERS else None
     train_supernet(config, verbose=False, sampler=sampler,
                    callbacks=[ScoreFixedPaths(archs, args.dataset, count, record)])
