@@ -26,14 +26,18 @@ def logits_of_paths(supernet, paths):
 
 
 def test_every_path_of_the_full_space_starts_as_the_same_function():
+    """All paths agree at initialization (not without matched init), and the stage-first
+    choices agree again after their references move and match_firsts copies them."""
     space = get_space("scarlet-cifar", width=0.25)
     rng = np.random.default_rng(0)
     paths = [rng.integers(space.num_choices) for _ in range(3)]
-    matched = logits_of_paths(Supernet(space), paths)
+    supernet = Supernet(space)
+    matched = logits_of_paths(supernet, paths)
     for other in matched[1:]:
         np.testing.assert_allclose(other, matched[0], rtol=1e-4, atol=1e-4)
     unmatched = logits_of_paths(Supernet(space, matched_init=False), paths)
     assert max(np.abs(u - unmatched[0]).max() for u in unmatched[1:]) > 1e-2
+    assert_references_rematch(supernet)  # and again after training moved the references
 
 
 def test_choices_that_cannot_hold_the_reference_keep_their_weights():
@@ -83,13 +87,11 @@ def first_layer_variants(space, references, count):
     return paths
 
 
-@pytest.mark.parametrize("choices", [None, "e3k3se,e6k5se,e6k7se"])
-def test_trained_references_rematch_exactly(choices):
+def assert_references_rematch(supernet):
     """After the references move (trained), match_firsts makes every stage-first choice
     compute its reference's function again, with BatchNorm statistics (inference) and
-    batch statistics (training); a reference with squeeze-excite passes on its gates."""
-    space = get_space("scarlet-cifar", width=0.25, choices=choices)
-    supernet = Supernet(space)
+    batch statistics (training)."""
+    space = supernet.space
     perturb_references(supernet)
     paths = first_layer_variants(space, supernet.first_references(), 4)
     images = tf.random.stateless_uniform((4, 32, 32, 3), (1, 2), -1.0, 1.0)
@@ -102,6 +104,11 @@ def test_trained_references_rematch_exactly(choices):
         after = logits(training)
         for other in after[1:]:
             np.testing.assert_allclose(other, after[0], rtol=1e-4, atol=1e-5)
+
+
+def test_a_reference_with_squeeze_excite_passes_on_its_gates():
+    assert_references_rematch(Supernet(get_space("scarlet-cifar", width=0.25,
+                                                 choices="e3k3se,e6k5se,e6k7se")))
 
 
 def test_stage_first_warmup_trains_the_reference_then_opens_copies(tmp_path):
