@@ -59,7 +59,14 @@ def test_every_example_is_checked():
     assert {path.name for path in EXAMPLES} == set(CHECKS)
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.stem)
+# opt-in (-m slow) to keep the default suite under 10 minutes: folding is also checked
+# by test_evaluation's folded-subnet test
+SLOW = {"fold_supernet_path.py"}
+
+
+@pytest.mark.parametrize("example", [pytest.param(p, marks=pytest.mark.slow)
+                                     if p.name in SLOW else p for p in EXAMPLES],
+                         ids=lambda path: path.stem)
 def test_example_runs_at_its_small_budget(example, tmp_path):
     check, extra = CHECKS[example.name]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(

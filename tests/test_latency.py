@@ -321,6 +321,7 @@ def test_validation_times_each_architecture_by_the_protocol(small_table):
     assert speed is None and "adjusted_error" not in record
 
 
+@pytest.mark.slow  # two full conversions; random-init export itself is in test_export
 def test_tables_convert_architectures_as_export_tflite_random_init(tmp_path, capsys):
     """The architecture a table times end to end is byte for byte the model
     `export-tflite --random-init` writes (same weights seed, BatchNorm recalibrated)."""
