@@ -271,6 +271,7 @@ class RunLoop:
         batches = iter(self.trainer.strategy.experimental_distribute_dataset(dataset))
         model.stop_training = False
         self._say_budget()
+        self._say_warmup()
         self.callbacks.on_train_begin()
         logs = None
         while self.step < self.total_steps and not model.stop_training:
@@ -286,6 +287,9 @@ class RunLoop:
         self._say(line)
         if warning and self.chief:
             warnings.warn(warning, stacklevel=1)
+
+    def _say_warmup(self) -> None:
+        """One line on the stage-first warm-up, when a layer it holds has other choices."""
         space = self.trainer.space
         if self.firsts_until and any(len(space.layers[i].choices) > 1 for i in self.firsts):
             self._say(f"stage-first warm-up: until step {self.firsts_until} the "
