@@ -16,6 +16,12 @@ A dataset is named by one of:
 Splits are ``train``, ``search`` and ``test``. ``search`` is a hold-out of the training images
 (``search_fraction`` of them) for architecture search, disjoint from ``train``; it never depends
 on ``load(seed=...)``, so a split is the same set of images in every run.
+
+Read unshuffled, every split of a folder or archive is in one fixed, seeded order that
+interleaves the classes in proportion to their sizes, so any prefix of it (an Evaluator's
+``max_images``, int8 calibration images, ``--max-images``) is a fair sample of all classes:
+each class within two images of its share. Folders list their files class by class, which
+would otherwise make a prefix one class. Digits and tfds datasets are stored mixed already.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ SPLITS = ("train", "search", "test")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SMALL_MAX = 64  # image_size up to this gets the CIFAR-style transforms, above it ImageNet-style
 EVAL_CROP = 0.875  # ImageNet-style evaluation: resize the shorter side to size / 0.875, crop
-_TEST_SEED, _SEARCH_SEED = 1, 2  # fixed, so splits never change between runs
+_TEST_SEED, _SEARCH_SEED, _ORDER_SEED = 1, 2, 3  # fixed: splits and their order never change
 _DIGITS_TEST_FRACTION = 0.2
 _CACHE_LIMIT_BYTES = 1 << 30  # cache decoded images in memory only below this estimate
 _TFDS_SHUFFLE_BUFFER = 10_000  # tfds examples are already shuffled when prepared
@@ -192,6 +198,21 @@ def _holdout(labels, fraction, seed):
     return np.flatnonzero(~held), np.flatnonzero(held)
 
 
+def interleaved(labels, seed) -> np.ndarray:
+    """A seeded order (int [N] positions) of ``labels`` (int [N]) in which every prefix holds
+    each class in proportion to its size, within two images.
+
+    Member k of a class of n (in a seeded shuffle) gets the key (k + u) / n, u in [0, 1)
+    drawn once per class; sorting by key deals the classes out like a stratified round robin.
+    """
+    rng = np.random.default_rng(seed)
+    keys = np.empty(len(labels))
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        keys[members] = (np.arange(len(members)) + rng.random()) / len(members)
+    return np.argsort(keys, kind="stable")
+
+
 @functools.lru_cache(maxsize=1)
 def _digits_arrays():
     """All digits as uint8 [1797, 32, 32, 3] in 0..255 and int32 labels [1797]."""
@@ -230,14 +251,21 @@ def _folder_source(folder: Path, name, search_fraction) -> _Source:
         raise ScarletError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in "
                            f"{root / 'train'}/<class>/; expected {_LAYOUT}")
     keep, held = _holdout(train_labels, search_fraction, _SEARCH_SEED)
-    files = {"train": (train_files[keep], train_labels[keep]),
-             "search": (train_files[held], train_labels[held]),
-             "test": _list_images(test_dir, classes)}
+    splits = {"train": (train_files[keep], train_labels[keep]),
+              "search": (train_files[held], train_labels[held]),
+              "test": _list_images(test_dir, classes)}
+    files = {k: _in_fair_order(*v) for k, v in splits.items()}
     native = int(_decode_file(train_files[0]).shape[0])
     sizes = {k: len(v[1]) for k, v in files.items()}
     info = DatasetInfo(name, len(classes), classes, native, sizes)
     return _Source(info, lambda split: tf.data.Dataset.from_tensor_slices(files[split]),
                    _decode_file, len(train_files))
+
+
+def _in_fair_order(paths, labels):
+    """``(paths, labels)`` reordered by :func:`interleaved` (the split's stored order)."""
+    order = interleaved(labels, _ORDER_SEED)
+    return paths[order], labels[order]
 
 
 def _find_root(folder: Path) -> Path:

@@ -274,6 +274,54 @@ def test_tfds_never_downloads(tmp_path, monkeypatch):
     assert not any(tmp_path.iterdir())
 
 
+# ---------------------------------------------------------------- prefixes are fair samples
+
+def labels_of(dataset, split, count=None):
+    """The first ``count`` labels (all: None) of an unshuffled split, as read by scorers."""
+    ds, _ = data.load(dataset, split, batch_size=128, image_size=8, augment=False,
+                      shuffle=False, cache=False)
+    return np.concatenate([y.numpy() for _, y in ds])[:count]
+
+
+def worst_prefix_gap(labels, num_classes):
+    """Largest |count of a class - its share| over every prefix of ``labels``."""
+    counts = np.cumsum(np.eye(num_classes)[labels], axis=0)  # [N, C]
+    shares = np.arange(1, len(labels) + 1)[:, None] * counts[-1] / len(labels)
+    return np.abs(counts - shares).max()
+
+
+@pytest.mark.parametrize("split", data.SPLITS)
+def test_every_prefix_of_a_class_ordered_folder_split_holds_every_class(
+        class_ordered_folder, split):
+    labels = labels_of(class_ordered_folder, split)
+    assert len(labels) == data.info(class_ordered_folder).num_examples[split] >= 110
+    assert set(labels[:100]) == set(range(10))
+    assert worst_prefix_gap(labels, 10) < 2  # every prefix, not only the first 100
+    if len(labels) >= 512:
+        assert np.all(np.abs(np.bincount(labels[:512], minlength=10) - 51) <= 15)
+
+
+def test_a_prefix_is_the_same_images_every_time(class_ordered_folder):
+    first = arrays(class_ordered_folder, "search", image_size=8)
+    again = arrays(class_ordered_folder, "search", image_size=8, cache=False)
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+
+
+def test_interleaved_order_keeps_shares_of_unequal_classes():
+    labels = np.repeat(np.arange(5), [3, 50, 7, 100, 1])
+    order = data.interleaved(labels, 0)
+    assert sorted(order) == list(range(len(labels)))
+    assert worst_prefix_gap(labels[order], 5) < 2
+    assert np.array_equal(order, data.interleaved(labels, 0))
+    assert not np.array_equal(order, data.interleaved(labels, 1))
+
+
+def test_digits_prefixes_are_fair_without_reordering():
+    for split in data.SPLITS:
+        labels = labels_of("digits", split)
+        assert set(labels[:100]) == set(range(10)) and worst_prefix_gap(labels, 10) < 8
+
+
 # ---------------------------------------------------------------- the shared CIFAR-10 archive
 
 @pytest.fixture(scope="session")
@@ -292,4 +340,7 @@ def test_cifar10_archive(cifar_cache, monkeypatch):
     x, y = next(iter(train))
     assert x.shape == (32, 32, 32, 3) and len(set(y.numpy())) > 3  # shuffled across classes
     x, y = next(iter(data.load(CIFAR, "test", batch_size=8)[0]))
-    assert x.shape == (8, 32, 32, 3) and set(y.numpy()) == {0}
+    assert x.shape == (8, 32, 32, 3) and len(set(y.numpy())) == 8  # interleaved classes
+    for split, count in (("search", 512), ("train", 100), ("test", 512)):
+        per_class = np.bincount(labels_of(CIFAR, split, count), minlength=10)
+        assert per_class.min() >= count // 10 - 1 and per_class.max() <= -(-count // 10) + 1
