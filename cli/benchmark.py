@@ -30,7 +30,7 @@ def sample_size(archs: str) -> int | None:
 
 def check_source(out: Path, source: dict) -> None:
     """Refuse to resume scores made with other settings (another supernet checkpoint,
-    sample or recalibration): they would mix two rankers in one file."""
+    sample, recalibration or scored images): they would mix two rankers in one file."""
     from scarlet_tf.files import read_json, write_json
 
     stored = read_json(out / "source.json")
@@ -46,6 +46,7 @@ def rank_nas_bench_macro(run, out: Path, *, dataset, recal_batches, max_images, 
                          siblings, seed, quiet) -> None:
     """Rank a nas-bench-macro supernet run against the shipped benchmark truth (resumable)."""
     from scarlet_tf.evaluation import nas_bench_macro
+    from scarlet_tf.evaluation.evaluator import describe_scored
     from scarlet_tf.evaluation.macro_ranking import benchmark_report, rank_on_benchmark, scatter
     from scarlet_tf.files import write_json
     from scarlet_tf.training.checkpoints import read_state
@@ -55,11 +56,12 @@ def rank_nas_bench_macro(run, out: Path, *, dataset, recal_batches, max_images, 
                            f"nas-bench-macro needs one trained with --space nas-bench-macro")
     codes = nas_bench_macro.depth_stratified(sample_size(archs), seed)
     state = read_state(run.directory / "state.json") or {}
+    evaluator = run.evaluator(dataset, recal_batches=recal_batches, max_images=max_images)
     source = {"supernet": str(run.directory), "step": state.get("step"), "dataset": dataset,
               "recal_batches": recal_batches, "max_images": max_images,
-              "archs": len(codes), "seed": seed, "siblings": siblings}
+              "archs": len(codes), "seed": seed, "siblings": siblings,
+              "scored": evaluator.scored}
     check_source(out, source)
-    evaluator = run.evaluator(dataset, recal_batches=recal_batches, max_images=max_images)
     progress = None if quiet else Progress()
     rows, sibling_rows = rank_on_benchmark(evaluator, codes, out, siblings=siblings, seed=seed,
                                            progress=progress)
@@ -67,7 +69,8 @@ def rank_nas_bench_macro(run, out: Path, *, dataset, recal_batches, max_images, 
     stabilizer = run.settings["stabilizer"]
     write_json(out / "rank.json", {**source, "stabilizer": stabilizer, **report})
     scatter(rows, out / "rank.png", f"stabilizer {stabilizer}, step {state.get('step')}")
-    click.echo(report_table(report) + f"\nreport in {out}")
+    click.echo(f"{report_table(report)}\nscored on {describe_scored(evaluator.scored)}; "
+               f"report in {out}")
 
 
 class Progress:

@@ -23,12 +23,14 @@ from scarlet_tf.names import DEFAULT_RECAL_BATCHES
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def evaluate(arch, supernet_dir, dataset, recal_batches, batch_size, split, as_json):
     """Score ARCH with weights inherited from a supernet (BN recalibrated)."""
+    from scarlet_tf.evaluation.evaluator import describe_scored
+
     record = evaluate_arch(arch, supernet_dir, dataset, recal_batches, batch_size, split)
     if as_json:
         click.echo(json.dumps(record))
     else:
         click.echo(f"{record['arch']}\naccuracy {record['accuracy']:.4f}  loss "
-                   f"{record['loss']:.4f}  ({split} split)\nmult-adds "
+                   f"{record['loss']:.4f}  on {describe_scored(record['scored'])}\nmult-adds "
                    f"{record['madds'] / 1e6:.2f}M  params {record['params'] / 1e6:.3f}M")
 
 
@@ -46,4 +48,4 @@ def evaluate_arch(arch, supernet_dir, dataset, recal_batches, batch_size, split)
     evaluator = run.evaluator(dataset, split=split, recal_batches=recal_batches,
                               batch_size=batch_size)
     return {"arch": str(arch), **evaluator.score(arch), "madds": cost.madds,
-            "params": cost.params, "split": split}
+            "params": cost.params, "split": split, "scored": evaluator.scored}

@@ -94,15 +94,17 @@ def search(supernet, out, objectives, weights, max_madds, max_params, max_latenc
                             max_latency_ms, latency_table)
     for line in problem.idle_limits():
         click.echo(f"note: {line}")
+    from scarlet_tf.evaluation.evaluator import describe_scored
     from scarlet_tf.search import run_search
     from scarlet_tf.search.report import best_record
 
     evaluator = run.evaluator(dataset, recal_batches=recal_batches, max_images=max_images)
-    click.echo("scoring candidates with inherited weights (the first trial traces the "
-               "evaluation once for all: about 10 s for a full-width space)")
+    click.echo(f"scoring candidates with inherited weights on "
+               f"{describe_scored(evaluator.scored)} (the first trial traces the evaluation "
+               "once for all: about 10 s for a full-width space)")
     records = run_search(problem, evaluator.score, out, population=population,
                          generations=generations, seed=seed, overwrite=overwrite,
-                         log=click.echo)
+                         log=click.echo, scored=evaluator.scored)
     best = best_record(records)
     if best is not None:
         click.echo(f"best: {best['arch']} accuracy {best['accuracy']:.4f} mult-adds "

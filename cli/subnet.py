@@ -98,6 +98,7 @@ def rank(supernet_dir, truth, out, dataset, recal_batches, max_images, top_k, ar
 
 def rank_csv(run, truth, out, dataset, recal_batches, max_images, top_k) -> None:
     """``rank`` against CSV files and train-subnet directories."""
+    from scarlet_tf.evaluation.evaluator import describe_scored
     from scarlet_tf.evaluation.ranking import rank_report, read_truth, scatter_plot, write_truth
     from scarlet_tf.files import write_json
 
@@ -112,13 +113,14 @@ def rank_csv(run, truth, out, dataset, recal_batches, max_images, top_k) -> None
     out.mkdir(parents=True, exist_ok=True)
     stabilizer = run.settings["stabilizer"]
     write_json(out / "rank.json", {"supernet": str(run.directory), "dataset": dataset,
-                                   "stabilizer": stabilizer, **report})
+                                   "stabilizer": stabilizer, "scored": evaluator.scored,
+                                   **report})
     write_truth(pairs, out / "truth.csv")
     scatter_plot(report, out / "rank.png", stabilizer)
     s = report["statistics"]
     click.echo(f"n={s['n']} kendall_tau={s['kendall_tau']} spearman_rho={s['spearman_rho']} "
                f"pearson_r={s['pearson_r']} top{s['top_k']}_overlap={s['top_k_overlap']}; "
-               f"report in {out}")
+               f"scored on {describe_scored(evaluator.scored)}; report in {out}")
 
 
 @click.command()

@@ -167,23 +167,41 @@ def test_one_trace_and_flat_memory_over_many_candidates(supernet):
     assert evaluator._score_step.experimental_get_tracing_count() == 1
 
 
-def test_eval_command_json(tiny_supernet_dir):
+def test_max_images_of_a_class_ordered_folder_scores_every_class(supernet,
+                                                                  class_ordered_folder):
+    from scarlet_tf.evaluation.evaluator import Evaluator, describe_scored
+
+    evaluator = Evaluator(supernet, class_ordered_folder, recal_batches=1, batch_size=16,
+                          max_images=50)
+    labels = np.concatenate([y.numpy() for _, y in evaluator.eval])
+    assert len(labels) == 50 and set(labels) == set(range(10))
+    assert evaluator.scored == {"split": "search", "images": 50,
+                                "per_class": {f"d{i}": 5 for i in range(10)}}
+    assert describe_scored(evaluator.scored) == "50 search images, 10 of 10 classes, 5 each"
+    assert 0 <= evaluator.score(ARCHS[0])["accuracy"] <= 1
+
+
+def test_eval_command_json(tiny_supernet_dir, class_ordered_folder):
     import json
     import subprocess
     import sys
+    from pathlib import Path
 
     from conftest import TINY_CHOICES
 
     space = get_space("scarlet-cifar", width=0.25, choices=TINY_CHOICES)
     arch = space.sample(0)
     result = subprocess.run(
-        [sys.executable, "-m", "scarlet_tf.cli.main", "eval", str(arch), "--supernet",
-         str(tiny_supernet_dir), "--recal-batches", "2", "--json"],
+        [str(Path(sys.executable).with_name("scarlet-tf")), "eval", str(arch), "--supernet",
+         str(tiny_supernet_dir), "--recal-batches", "2", "--json",
+         "--dataset", str(class_ordered_folder)],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     record = json.loads(result.stdout)
     assert record["arch"] == str(arch) and 0 <= record["accuracy"] <= 1
     assert record["madds"] > 0 and record["loss"] > 0
+    assert record["scored"] == {"split": "search", "images": 110,
+                                "per_class": {f"d{i}": 11 for i in range(10)}}
     bad = subprocess.run([sys.executable, "-m", "scarlet_tf.cli.main", "eval", "scarlet-a",
                           "--supernet", str(tiny_supernet_dir)],
                          capture_output=True, text=True, timeout=600)

@@ -144,6 +144,9 @@ def test_rank_against_the_benchmark_saves_resumes_and_reports(macro_supernet, tm
     assert "ranked 1/14 networks" in first.stderr and "kept layers" in first.stdout
     report = json.loads((out / "rank.json").read_text())
     assert report["networks"] == 12 and report["siblings"]["pairs"] == 2
+    assert report["scored"]["images"] == 32 and set(report["scored"]["per_class"]) == set(
+        "0123456789") and sum(report["scored"]["per_class"].values()) == 32
+    assert "scored on 32 search images, 10 of 10 classes" in first.stdout
     for ranker in ("supernet", "depth", "flops", "params", "seed"):
         assert set(report["rankers"][ranker]) >= {"kendall_tau", "kendall_tau_ci",
                                                   "top1_regret", "top10pct_kendall_tau"}

@@ -182,13 +182,15 @@ def test_search_with_the_supernet_evaluator(tmp_path):
 
     lines = []
     records = run_search(problem, evaluator.score, tmp_path, population=4, generations=2,
-                         log=lines.append)
+                         log=lines.append, scored=evaluator.scored)
     assert len(records) == 8 and all(r["madds"] <= 4.5e6 for r in records)
     assert sum(line.startswith("  trial ") for line in lines) == 8  # progress per candidate
     assert [line.split(":")[0] for line in lines if line.startswith("generation")] == [
         "generation 1/2", "generation 2/2"]
     assert all(0 <= r["accuracy"] <= 1 and np.isfinite(r["loss"]) for r in records)
-    assert json.loads((tmp_path / "pareto.json").read_text())["objectives"][2] == "params:max"
+    pareto = json.loads((tmp_path / "pareto.json").read_text())
+    assert pareto["objectives"][2] == "params:max"
+    assert pareto["scored"]["images"] == 64 and sum(pareto["scored"]["per_class"].values()) == 64
 
 
 @pytest.fixture
@@ -250,3 +252,21 @@ def test_latency_objective_and_constraint(tmp_path):
     assert "latency_ms" in history(tmp_path)[0]
     with pytest.raises(Exception, match="latency limit 0.500 ms is below"):
         SearchProblem(space, max_latency_ms=0.5, latency_table=MaddsLatency(space))
+
+
+def test_search_script_records_what_it_scored(tiny_supernet_dir, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "search"
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("scarlet-tf")), "search", "--supernet",
+         str(tiny_supernet_dir), "--out", str(out), "--population", "2", "--generations", "1",
+         "--recal-batches", "1", "--max-images", "40"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "on 40 search images, 10 of 10 classes" in result.stdout
+    scored = json.loads((out / "pareto.json").read_text())["scored"]
+    assert scored["split"] == "search" and scored["images"] == 40
+    assert len(scored["per_class"]) == 10 and sum(scored["per_class"].values()) == 40

@@ -29,6 +29,9 @@ def batch_norms(model) -> list[layers.BatchNormalization]:
 class Evaluator:
     """Scores architectures with weights inherited from ``supernet``.
 
+    ``scored`` says what every score is computed on (:func:`scored_images`): the split, its
+    image count and the count per class, for reports to record.
+
     Args:
       supernet: a :class:`scarlet_tf.network.supernet.Supernet`.
       dataset: dataset spec (see :func:`scarlet_tf.data.load`).
@@ -44,9 +47,10 @@ class Evaluator:
         self.supernet = supernet
         self.space = supernet.space
         size = self.space.input_size
-        self.recal = _cached_batches(dataset, "train", batch_size, size, recal_batches)
+        self.recal, _ = _cached_batches(dataset, "train", batch_size, size, recal_batches)
         limit = None if max_images is None else -(-max_images // batch_size)
-        self.eval = _cached_batches(dataset, split, batch_size, size, limit, max_images)
+        self.eval, info = _cached_batches(dataset, split, batch_size, size, limit, max_images)
+        self.scored = scored_images(self.eval, split, info.class_names)
         self.norms = batch_norms(supernet)
         # id -> (BN layer, its moving mean, its moving variance) as they were before
         # recalibrate() changed them, until restore(): snapshots taken when a path is
@@ -149,12 +153,30 @@ class _momentum:
             bn.momentum = momentum
 
 
+def scored_images(batches, split, class_names) -> dict:
+    """``{"split", "images", "per_class": {class name: count}}`` of ``(images, labels)``
+    batches: what a score was computed on, so a skewed sample shows at a glance."""
+    labels = np.concatenate([y.numpy() for _, y in batches]) if batches else np.zeros(0, int)
+    counts = np.bincount(labels, minlength=len(class_names))
+    return {"split": split, "images": int(counts.sum()),
+            "per_class": {name: int(n) for name, n in zip(class_names, counts)}}
+
+
+def describe_scored(scored: dict) -> str:
+    """One line on :func:`scored_images`: '512 search images, 10 classes, 50-53 each'."""
+    counts = [n for n in scored["per_class"].values() if n]
+    spread = f"{min(counts)}-{max(counts)}" if min(counts) < max(counts) else f"{counts[0]}"
+    return (f"{scored['images']} {scored['split']} images, {len(counts)} of "
+            f"{len(scored['per_class'])} classes, {spread} each") if counts else "no images"
+
+
 def _cached_batches(dataset, split, batch_size, size, limit, max_images=None):
-    """The first ``limit`` batches of a split (no augmentation, fixed order) as tensors."""
-    ds, _ = data.load(dataset, split, batch_size=batch_size, image_size=size, augment=False,
+    """The first ``limit`` batches of a split (no augmentation, its stored order; see
+    :mod:`scarlet_tf.data`) as tensors, and the dataset's info."""
+    ds, info = data.load(dataset, split, batch_size=batch_size, image_size=size, augment=False,
                       shuffle=split == "train", seed=0, drop_remainder=split == "train")
     batches = [(tf.constant(x), tf.constant(y)) for x, y in ds.take(limit or -1)]
     if max_images is not None and batches:
         keep = max_images - sum(int(y.shape[0]) for _, y in batches[:-1])
         batches[-1] = (batches[-1][0][:keep], batches[-1][1][:keep])
-    return batches
+    return batches, info

@@ -18,13 +18,15 @@ COLUMNS = ("trial", "generation", "arch", "accuracy", "loss", "madds", "params",
            "latency_ms", "feasible", "pareto")
 
 
-def write(out, records: list[dict], problem) -> None:
-    """Write every report of a finished (or stopped) search to directory ``out``."""
+def write(out, records: list[dict], problem, scored: dict | None = None) -> None:
+    """Write every report of a finished (or stopped) search to directory ``out``;
+    ``scored`` (what the scores were computed on) goes into pareto.json when given."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     front = sorted((r for r in records if r["pareto"]), key=lambda r: -r.get("accuracy", 0))
     (out / "pareto.json").write_text(json.dumps(
-        {**problem.describe(), "evaluated": len(records),
+        {**problem.describe(), **({"scored": scored} if scored else {}),
+         "evaluated": len(records),
          "hypervolume": problem.hypervolume(records), "front": front}, indent=1) + "\n")
     write_history(out / "history.csv", records)
     plot(out / "pareto.png", records, problem)

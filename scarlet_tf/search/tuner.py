@@ -56,12 +56,14 @@ class SearchTuner(kt.engine.base_tuner.BaseTuner):
 
 
 def run_search(problem, scorer, out, *, population=50, generations=20, seed=0,
-               overwrite=False, log=print, **oracle_kwargs) -> list[dict]:
+               overwrite=False, log=print, scored=None, **oracle_kwargs) -> list[dict]:
     """Search ``problem`` scoring candidates with ``scorer``; resumable; returns the
     records of :meth:`EvolutionOracle.records` (empty on a gRPC worker).
 
     Writes keras-tuner's state to ``out/tuner`` and, at the end, pareto.json,
-    history.csv, pareto.png and best.json to ``out``.
+    history.csv, pareto.png and best.json to ``out``. ``scored`` (e.g.
+    :attr:`Evaluator.scored <scarlet_tf.evaluation.evaluator.Evaluator>`: the images the
+    scores are computed on) is recorded in pareto.json.
     """
     if overwrite:
         report.remove(out)
@@ -72,5 +74,5 @@ def run_search(problem, scorer, out, *, population=50, generations=20, seed=0,
     if tuner.is_worker:
         return []
     records = oracle.records()
-    report.write(out, records, problem)
+    report.write(out, records, problem, scored)
     return records
