@@ -178,7 +178,11 @@ def test_max_images_of_a_class_ordered_folder_scores_every_class(supernet,
     assert evaluator.scored == {"split": "search", "images": 50,
                                 "per_class": {f"d{i}": 5 for i in range(10)}}
     assert describe_scored(evaluator.scored) == "50 search images, 10 of 10 classes, 5 each"
-    assert 0 <= evaluator.score(ARCHS[0])["accuracy"] <= 1
+    outcomes, score = evaluator.outcomes(ARCHS[0]), evaluator.score(ARCHS[0])
+    assert outcomes["correct"].shape == outcomes["loss"].shape == (50,)
+    assert set(outcomes["correct"]) <= {0.0, 1.0} and np.all(outcomes["loss"] > 0)
+    assert score["accuracy"] == pytest.approx(outcomes["correct"].mean(), abs=1e-6)
+    assert score["loss"] == pytest.approx(outcomes["loss"].mean(), rel=1e-5)
 
 
 def test_eval_command_json(tiny_supernet_dir, class_ordered_folder):

@@ -75,7 +75,7 @@ class Evaluator:
         logits = self.supernet(images, path, training=False)
         loss = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
         correct = tf.cast(tf.argmax(logits, -1, output_type=tf.int32) == labels, tf.float32)
-        return tf.reduce_sum(loss), tf.reduce_sum(correct)
+        return loss, correct
 
     def recalibrate(self, path) -> None:
         """Set the path's BN statistics to their average over the recalibration batches.
@@ -112,16 +112,22 @@ class Evaluator:
 
     def score(self, arch) -> dict:
         """``{"accuracy": top-1 in [0, 1], "loss": mean cross-entropy}`` of ``arch``."""
+        outcomes = self.outcomes(arch)
+        return {"accuracy": float(outcomes["correct"].mean()),
+                "loss": float(outcomes["loss"].mean())}
+
+    def outcomes(self, arch) -> dict[str, np.ndarray]:
+        """Per scored image, in the split's order: ``"correct"`` (float32 [N], 1 or 0) and
+        ``"loss"`` (float32 [N], cross-entropy) of ``arch``, BN recalibrated. Scores of
+        parts of the images (halves, prefixes) come from one pass."""
         path = self.path(arch)
         self.recalibrate(path)
         try:
-            totals = np.zeros(2)
-            for images, labels in self.eval:
-                totals += [float(t) for t in self._score_step(images, labels, path)]
+            steps = [self._score_step(images, labels, path) for images, labels in self.eval]
         finally:
             self.restore()
-        count = sum(int(labels.shape[0]) for _, labels in self.eval)
-        return {"accuracy": totals[1] / count, "loss": totals[0] / count}
+        return {"loss": np.concatenate([loss.numpy() for loss, _ in steps]),
+                "correct": np.concatenate([correct.numpy() for _, correct in steps])}
 
 
 def recalibrate_batch_norms(model, batches) -> None:
