@@ -1,14 +1,25 @@
 """Does the supernet rank NAS-Bench-Macro's networks, and does the stabilizer help?
 
-A resumable driver: supernets of the ``nas-bench-macro`` space on CIFAR-10, identical but
-for the stabilizer, are trained to each budget in turn (``BUDGETS`` epochs of one
-``EPOCHS``-epoch cosine schedule, stopped at the budget by a callback and resumed for the
-next) and ranked there with the installed ``scarlet-tf rank --truth nas-bench-macro``
-(which resumes its own scores). Every piece is skipped when its output exists, so the
-same command continues after a kill:
+A resumable driver with every setting pinned in this file (``RECIPE``, ``VARIANTS``,
+``BUDGETS``, ``RETEST``, ``RANK``, ``PARITY``) and written to ``settings.json`` beside
+the results, with the package commit. Each supernet (a stabilizer variant at a budget of
+epochs) is trained in its own run with its own warm-up and cosine schedule, then:
 
-    python studies/nas_bench_macro/study.py                  # train, rank, report
-    python studies/nas_bench_macro/study.py --only report    # tables and plot so far
+* ``retest``: the instrument, without the benchmark. 200 depth-stratified networks
+  (another sample than the ranked one) scored on two disjoint halves of the ``search``
+  split, with 5, 20 and 50 recalibration batches: Kendall tau between the halves at 512
+  and 2,500 images each. It sets ``RANK``'s precision.
+* ``rank``: the installed ``scarlet-tf rank --truth nas-bench-macro`` on 1,000
+  depth-stratified networks and 50 siblings (it resumes its own scores).
+* ``parity``: one path (``PARITY``) trained alone inside the supernet and as the plain
+  Keras model, same recipe: their accuracies on the whole ``search`` split.
+
+Every stage is skipped when its output exists, so the same command continues after a
+kill; ``--only`` runs one stage of one run:
+
+    python studies/nas_bench_macro/study.py                       # the whole plan
+    python studies/nas_bench_macro/study.py --only report         # tables so far
+    python studies/nas_bench_macro/study.py --only retest --run learnable-e3
 
 Numbers go to ``--out`` (committed: scores, reports, plots); weights to ``--runs``
 (derived from CIFAR-10: never committed).
@@ -22,150 +33,278 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
-# The benchmark trained with SGD (momentum 0.9, weight decay 5e-4, batch 256, lr 0.1,
-# cosine), crop and flip; the supernet keeps those but batch 128 (lr 0.1 still: each
-# path sees few steps) and Nesterov momentum (the package's SGD).
-TRAIN = {"space": "nas-bench-macro", "width": 1.0, "epochs": 10, "batch_size": 128, "lr": 0.1,
-         "warmup_epochs": 0.5, "weight_decay": 5e-4, "optimizer": "sgd", "seed": 0}
-VARIANTS = {"learnable": {"stabilizer": "learnable", "stabilizer_init": "identity"},
-            "none": {"stabilizer": "none", "stabilizer_init": "identity"}}
-BUDGETS = (1, 3, 10)
-RANK = ["--archs", "1000", "--siblings", "50", "--seed", "0", "--recal-batches", "5",
-        "--max-images", "512"]
+# The benchmark's stand-alone recipe (SGD momentum 0.9, weight decay 5e-4, lr 0.1 at batch
+# 256, cosine, crop and flip, no label smoothing) at batch 128 with the same lr per image;
+# the package's SGD is Nesterov. Sampling, matched initialization and the stage-first
+# warm-up are the package's defaults, written out so that a change of default cannot
+# change this study.
+RECIPE = {"space": "nas-bench-macro", "width": 1.0, "batch_size": 128, "lr": 0.05,
+          "warmup_epochs": 0.5, "optimizer": "sgd", "weight_decay": 5e-4,
+          "label_smoothing": 0.0, "zero_init_residual": True, "seed": 0,
+          "sampler": "uniform", "matched_init": True, "firsts_warmup": 0.5,
+          "stabilizer_init": "identity"}
+VARIANTS = {"learnable": {"stabilizer": "learnable"}, "none": {"stabilizer": "none"}}
+BUDGETS = (3, 10, 30)  # epochs, each its own schedule
+RETEST = {"networks": 200, "seed": 1, "recal_batches": (5, 20, 50), "images": (512, 2500)}
+RANK = {"archs": 1000, "siblings": 50, "seed": 0, "recal_batches": 20, "max_images": 2500}
+PARITY = {"path": "12121212", "epochs": 3, "variant": "none"}
+PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnable-e3"),
+        ("train", "none-e3"), ("rank", "none-e3"), ("parity", None),
+        ("train", "learnable-e10"), ("rank", "learnable-e10"),
+        ("train", "none-e10"), ("rank", "none-e10"),
+        ("train", "learnable-e30"), ("rank", "learnable-e30"),
+        ("train", "none-e30"), ("rank", "none-e30")]
 
 
-class StopAtEpoch(keras.callbacks.Callback):
-    """Stop training (with a checkpoint) at the end of epoch ``epochs``."""
-
-    def __init__(self, epochs: int):
-        super().__init__()
-        self.epochs = epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 >= self.epochs:
-            self.model.stop_training = True
-
-
-def epochs_done(run: Path) -> int:
-    """Epochs the run in ``run`` has finished (0 before its first)."""
-    history = run / "history.json"
-    return len(json.loads(history.read_text())) if history.is_file() else 0
-
-
-def train(variant: str, budget: int, runs: Path) -> None:
-    """Train ``variant`` to ``budget`` epochs (in this process; resumes)."""
+def run_config(name: str, runs: Path, **overrides):
+    """The SupernetConfig of run ``name`` (``<variant>-e<epochs>``)."""
     from scarlet_tf.training.configs import SupernetConfig
+
+    variant, epochs = name.rsplit("-e", 1)
+    return SupernetConfig(out=str(runs / name), dataset=str(ARCHIVE), epochs=int(epochs),
+                          **{**RECIPE, **VARIANTS[variant], **overrides})
+
+
+def finished(run: Path) -> bool:
+    """True when the supernet run in ``run`` trained all its epochs."""
+    config, history = run / "config.json", run / "history.json"
+    return history.is_file() and len(json.loads(history.read_text())) >= json.loads(
+        config.read_text())["config"]["epochs"]
+
+
+def train(name: str, runs: Path) -> None:
+    """Train run ``name`` to the end of its schedule (resumes)."""
     from scarlet_tf.training.supernet import train_supernet
 
-    config = SupernetConfig(out=str(runs / variant), dataset=str(ARCHIVE), **TRAIN,
-                            **VARIANTS[variant])
-    train_supernet(config, callbacks=[StopAtEpoch(budget)])
+    train_supernet(run_config(name, runs))
 
 
-def rank(variant: str, budget: int, runs: Path, out: Path) -> None:
-    """Rank ``variant``'s supernet as it stands with the installed CLI (resumes; skipped
-    when its rank.json exists)."""
-    folder = out / f"{variant}-e{budget}"
+# ---------------------------------------------------------------- the instrument
+
+def retest(name: str, runs: Path, out: Path) -> None:
+    """Scores of ``RETEST["networks"]`` networks on two disjoint halves of ``search``, per
+    recalibration count, into ``<out>/<name>/retest.csv`` (resumable)."""
+    from scarlet_tf.evaluation import nas_bench_macro
+    from scarlet_tf.evaluation.evaluator import Evaluator
+    from scarlet_tf.files import RowWriter, read_rows
+    from scarlet_tf.training.rundir import SupernetRun
+
+    path = out / name / "retest.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = read_rows(path)
+    done = {(r["code"], int(r["recal_batches"])) for r in rows}
+    supernet = SupernetRun(runs / name).supernet
+    codes = nas_bench_macro.depth_stratified(RETEST["networks"], RETEST["seed"])
+    writer = RowWriter(path, retest_fields(), rows)
+    try:
+        for recal in RETEST["recal_batches"]:
+            evaluator = Evaluator(supernet, str(ARCHIVE), recal_batches=recal)
+            for code in codes:
+                if (code, recal) not in done:
+                    writer.write({"code": code, "recal_batches": recal,
+                                  **halves(evaluator.outcomes(code))})
+            print(f"retest {name}: {recal} recalibration batches done", flush=True)
+    finally:
+        writer.close()
+
+
+def retest_fields() -> list[str]:
+    """retest.csv's columns: accuracy and loss of each half at each image count."""
+    return ["code", "recal_batches", *(f"{m}_{h}{n}" for n in RETEST["images"]
+                                       for h in "ab" for m in ("accuracy", "loss"))]
+
+
+def halves(outcomes: dict) -> dict:
+    """Accuracy and loss on the first n images of each half of the scored images."""
+    size = len(outcomes["correct"]) // 2
+    row = {}
+    for n in RETEST["images"]:
+        for h, start in (("a", 0), ("b", size)):
+            part = slice(start, start + min(n, size))
+            row[f"accuracy_{h}{n}"] = float(outcomes["correct"][part].mean())
+            row[f"loss_{h}{n}"] = float(outcomes["loss"][part].mean())
+    return row
+
+
+def retest_report(out: Path, name: str) -> list[dict]:
+    """Kendall tau between the halves (accuracy, and minus loss) per recalibration count
+    and image count, with bootstrap 95% intervals."""
+    from scipy.stats import kendalltau
+
+    from scarlet_tf.evaluation.ranking import bootstrap_intervals
+    from scarlet_tf.files import read_rows
+
+    rows = read_rows(out / name / "retest.csv")
+    table = []
+    for recal in RETEST["recal_batches"]:
+        chosen = [r for r in rows if int(r["recal_batches"]) == recal]
+        if len(chosen) < 3:
+            continue
+        for n in RETEST["images"]:
+            for metric, sign in (("accuracy", 1), ("loss", -1)):
+                a = sign * np.array([float(r[f"{metric}_a{n}"]) for r in chosen])
+                b = sign * np.array([float(r[f"{metric}_b{n}"]) for r in chosen])
+                table.append({"recal_batches": recal, "images": n, "score": metric,
+                              "networks": len(chosen), "kendall_tau": kendalltau(a, b)[0],
+                              "kendall_tau_ci": bootstrap_intervals(a, b)["kendall_tau"],
+                              "mean_accuracy": float(np.mean([float(r[f"accuracy_a{n}"])
+                                                              for r in chosen]))})
+    return table
+
+
+# ---------------------------------------------------------------- ranking and parity
+
+def rank(name: str, runs: Path, out: Path) -> None:
+    """Rank run ``name`` with the installed CLI (resumes; skipped once rank.json exists)."""
+    folder = out / name
     if (folder / "rank.json").is_file():
         return
-    subprocess.run(["scarlet-tf", "rank", "--supernet", str(runs / variant), "--truth",
-                    "nas-bench-macro", "--out", str(folder), *RANK], check=True)
+    subprocess.run(["scarlet-tf", "rank", "--supernet", str(runs / name), "--truth",
+                    "nas-bench-macro", "--out", str(folder),
+                    *(f"--{k.replace('_', '-')}={v}" for k, v in RANK.items())], check=True)
 
 
-def run_all(runs: Path, out: Path) -> None:
-    """Each budget in turn: train each variant to it (a subprocess), rank, report."""
-    for budget in BUDGETS:
-        for variant in VARIANTS:
-            if epochs_done(runs / variant) < budget and not (out / f"{variant}-e{budget}"
-                                                             / "rank.json").is_file():
-                subprocess.run([sys.executable, __file__, "--train", variant, "--budget",
-                                str(budget), "--runs", str(runs), "--out", str(out)],
-                               check=True)
-            if epochs_done(runs / variant) == budget:
-                rank(variant, budget, runs, out)
-        report(out)
+def parity(runs: Path, out: Path) -> None:
+    """``PARITY["path"]`` trained alone in the supernet (its sampler fixed, no warm-up or
+    matched init: the plain model's initialization) and as the plain Keras model with the
+    same recipe (no dropout or EMA); both scored on the whole search split."""
+    from scarlet_tf.files import write_json
+    from scarlet_tf.training.configs import SubnetConfig
+    from scarlet_tf.training.rundir import SupernetRun
+    from scarlet_tf.training.subnet import train_subnet
+    from scarlet_tf.training.supernet import train_supernet
+
+    result = out / "parity.json"
+    if result.is_file():
+        return
+    name = f"{PARITY['variant']}-e{PARITY['epochs']}"
+    config = run_config(name, runs / "parity", matched_init=False, firsts_warmup=0.0)
+    supernet, _ = train_supernet(config, sampler=fixed_sampler(config, PARITY["path"]))
+    shared = {k: v for k, v in RECIPE.items() if k in SubnetConfig.__dataclass_fields__}
+    plain = train_subnet(SubnetConfig(
+        arch=PARITY["path"], out=str(runs / "parity" / "plain"), dataset=str(ARCHIVE),
+        epochs=PARITY["epochs"], dropout=0.0, ema=False, **shared), verbose=False)
+    score = SupernetRun(config.out).evaluator(recal_batches=RANK["recal_batches"]).score(
+        PARITY["path"])
+    write_json(result, {**PARITY, "supernet_search_accuracy": score["accuracy"],
+                        "plain_search_accuracy": plain["search_accuracy"],
+                        "plain_test_accuracy": plain["test_accuracy"]})
+
+
+def fixed_sampler(config, code: str):
+    """A sampler of ``config``'s space that draws the path of ``code`` at every step."""
+    from scarlet_tf.space.spaces import get_space, resolve_arch
+    from scarlet_tf.training.samplers import Sampler
+
+    class FixedSampler(Sampler):
+        name = "fixed"
+        paths_per_step = 1
+
+        def sample(self) -> np.ndarray:
+            return path
+
+    space = get_space(config.space, width=config.width)
+    path = np.array([space.encode(resolve_arch(code, space))], np.int32)
+    return FixedSampler(space)
+
+
+# ---------------------------------------------------------------- report
+
+def settings(out: Path) -> None:
+    """settings.json: every pinned setting, the package commit and versions."""
+    import tensorflow as tf
+
+    from scarlet_tf import __version__
+    from scarlet_tf.files import write_json
+
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], text=True,
+                            capture_output=True).stdout.strip()
+    write_json(out / "settings.json", {
+        "recipe": RECIPE, "variants": VARIANTS, "budgets": BUDGETS, "retest": RETEST,
+        "rank": RANK, "parity": PARITY, "dataset": ARCHIVE.name, "commit": commit,
+        "scarlet_tf": __version__, "tensorflow": tf.__version__})
 
 
 def report(out: Path) -> None:
-    """summary.json and table.md from every finished ranking so far: per budget, each
-    supernet, the free rankers and the seed ceiling once, and the paired bootstrap
-    difference in tau between the two supernets (same networks)."""
-    rows = []
-    for path in sorted(out.glob("*-e*/rank.json")):
-        variant, budget = path.parent.name.rsplit("-e", 1)
-        rows.append({"variant": variant, "epochs": int(budget),
-                     **json.loads(path.read_text())})
-    rows.sort(key=lambda r: (r["epochs"], r["variant"]))
-    differences = {budget: tau_difference(out, budget) for budget in BUDGETS
-                   if all((out / f"{v}-e{budget}" / "rank.json").is_file() for v in VARIANTS)}
-    (out / "summary.json").write_text(json.dumps(
-        {"rankings": rows, "tau_difference_none_minus_learnable": differences}, indent=1) + "\n")
-    lines = [("| ranker | epochs | networks | Kendall tau [95%] | Spearman rho [95%] | "
-              "tau top 10% | top-1 acc (regret) | top-10 acc (regret) |"), "|---" * 8 + "|"]
-    for budget in sorted({r["epochs"] for r in rows}):
-        ranked = [r for r in rows if r["epochs"] == budget]
-        lines += [table_row(f"supernet, stabilizer {r['variant']}", r, r["rankers"]["supernet"])
-                  for r in ranked]
-        lines += [table_row(name, ranked[0], ranked[0]["rankers"][key]) for key, name in (
-            ("depth", "kept layers"), ("flops", "FLOPs"), ("seed", "seed vs seed"))]
-    for budget, d in differences.items():
-        lines.append(f"\nAfter {budget} epoch(s), tau(none) - tau(learnable) = "
-                     f"{d['difference']:.3f} [{d['interval'][0]:.3f}, {d['interval'][1]:.3f}] "
-                     f"(paired bootstrap, {d['resamples']} resamples).")
+    """summary.json and table.md from every finished stage so far."""
+    from scarlet_tf.files import read_json, write_json
+
+    retests = {p.parent.name: retest_report(out, p.parent.name)
+               for p in sorted(out.glob("*/retest.csv"))}
+    rankings = {p.parent.name: read_json(p) for p in sorted(out.glob("*-e*/rank.json"))}
+    write_json(out / "summary.json", {"retest": retests, "rankings": rankings,
+                                      "parity": read_json(out / "parity.json")})
+    lines = []
+    for name, table in retests.items():
+        lines += [f"Test-retest of {name} (tau between disjoint halves of search):", "",
+                  "| recal batches | images per half | score | networks | tau [95%] | "
+                  "mean accuracy |", "|---" * 6 + "|"]
+        lines += [f"| {t['recal_batches']} | {t['images']} | {t['score']} | {t['networks']} "
+                  f"| {interval(t['kendall_tau'], t['kendall_tau_ci'])} | "
+                  f"{t['mean_accuracy']:.3f} |" for t in table]
+        lines.append("")
+    if rankings:
+        lines += ["| ranker | run | networks | Kendall tau [95%] | Spearman rho [95%] | "
+                  "top-1 acc (regret) | top-10 acc (regret) |", "|---" * 7 + "|"]
+        for name, r in rankings.items():
+            lines += [ranker_row(label, name, r, r["rankers"][key]) for key, label in (
+                ("supernet", "supernet"), ("depth", "kept layers"), ("flops", "FLOPs"),
+                ("seed", "seed vs seed"))]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
-def table_row(name: str, ranking: dict, s: dict) -> str:
-    """One markdown row of ranker ``s``'s figures in ``ranking``."""
-    def fmt(v):
-        return "n/a" if v is None else f"{v:.3f}"
+def interval(value, ci) -> str:
+    """``value [low, high]`` to 3 places."""
+    return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
-    return (f"| {name} | {ranking['epochs']} | {ranking['networks']} | {fmt(s['kendall_tau'])} "
-            f"[{fmt(s['kendall_tau_ci'][0])}, {fmt(s['kendall_tau_ci'][1])}] | "
-            f"{fmt(s['spearman_rho'])} [{fmt(s['spearman_rho_ci'][0])}, "
-            f"{fmt(s['spearman_rho_ci'][1])}] | {fmt(s['top10pct_kendall_tau'])} | "
+
+def ranker_row(label: str, name: str, ranking: dict, s: dict) -> str:
+    """One markdown row of ranker ``s`` in ``ranking``."""
+    return (f"| {label} | {name} | {ranking['networks']} | "
+            f"{interval(s['kendall_tau'], s['kendall_tau_ci'])} | "
+            f"{interval(s['spearman_rho'], s['spearman_rho_ci'])} | "
             f"{100 * s['top1_truth']:.2f} ({100 * s['top1_regret']:.2f}) | "
             f"{100 * s['top10_truth']:.2f} ({100 * s['top10_regret']:.2f}) |")
 
 
-def tau_difference(out: Path, budget: int) -> dict:
-    """Paired bootstrap of tau(none) - tau(learnable) on the networks both scored."""
-    from scarlet_tf.evaluation.ranking import bootstrap_tau_difference
-    from scarlet_tf.files import read_rows
-
-    scores = {v: {r["code"]: r for r in read_rows(out / f"{v}-e{budget}" / "scores.csv")}
-              for v in VARIANTS}
-    codes = sorted(set(scores["none"]) & set(scores["learnable"]))
-    def column(v, key):
-        return [float(scores[v][c][key]) for c in codes]
-
-    return bootstrap_tau_difference(column("none", "supernet"), column("learnable", "supernet"),
-                                    column("none", "truth"), resamples=1000)
+def run_plan(runs: Path, out: Path) -> None:
+    """Every stage of ``PLAN`` in order, each in a subprocess (its memory is returned)."""
+    for stage, name in PLAN:
+        if stage == "train" and (runs / name).is_dir() and finished(runs / name):
+            continue
+        if stage == "rank" and (out / name / "rank.json").is_file():
+            continue
+        if stage == "parity" and (out / "parity.json").is_file():
+            continue
+        subprocess.run([sys.executable, __file__, "--only", stage, *(
+            ["--run", name] if name else []), "--runs", str(runs), "--out", str(out)],
+            check=True)
+        report(out)
 
 
 def main() -> None:
-    """Command line: everything, or only the report."""
+    """Command line: the whole plan, or one stage."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nas_bench_macro")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "nas_bench_macro")
-    parser.add_argument("--only", choices=("report",), default=None)
-    parser.add_argument("--train", choices=tuple(VARIANTS), help=argparse.SUPPRESS)
-    parser.add_argument("--budget", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=("train", "retest", "rank", "parity", "report"))
+    parser.add_argument("--run", help="<variant>-e<epochs>, for --only train/retest/rank")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.train:
-        train(args.train, args.budget, args.runs)
-    elif args.only == "report":
-        report(args.out)
-    else:
-        if not ARCHIVE.is_file():
-            sys.exit(f"error: the CIFAR-10 archive {ARCHIVE} is missing")
-        run_all(args.runs, args.out)
+    if not ARCHIVE.is_file() and args.only != "report":
+        sys.exit(f"error: the CIFAR-10 archive {ARCHIVE} is missing")
+    settings(args.out)
+    stages = {"train": lambda: train(args.run, args.runs),
+              "retest": lambda: retest(args.run, args.runs, args.out),
+              "rank": lambda: rank(args.run, args.runs, args.out),
+              "parity": lambda: parity(args.runs, args.out),
+              "report": lambda: report(args.out)}
+    stages.get(args.only, lambda: run_plan(args.runs, args.out))()
 
 
 if __name__ == "__main__":
