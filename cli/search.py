@@ -83,13 +83,20 @@ def build_problem(space, objectives, weights, max_madds, max_params, max_latency
 @click.option("--max-images", type=click.IntRange(min=1), default=None,
               help="Score each candidate on at most this many search-split images.")
 @click.option("--overwrite", is_flag=True, help="Delete an existing search in --out first.")
+@click.option("--truth", type=click.Choice(["nas-bench-macro"]), default=None,
+              help="Judge the finished search by the benchmark (never used to choose): "
+                   "true accuracy of every network, the pick's regret against the best "
+                   "network within the limits, the front's true hypervolume.")
 def search(supernet, out, objectives, weights, max_madds, max_params, max_latency_ms,
            latency_table, population, generations, seed, dataset, recal_batches, max_images,
-           overwrite):
+           overwrite, truth):
     """Search the supernet's space with NSGA-II (a keras-tuner oracle) under constraints."""
+    from scarlet_tf.search.truth import check_truth
     from scarlet_tf.training.rundir import SupernetRun
 
     run = SupernetRun(supernet)
+    if truth is not None:
+        check_truth(truth, run.space)
     problem = build_problem(run.space, objectives, weights, max_madds, max_params,
                             max_latency_ms, latency_table)
     for line in problem.idle_limits():
@@ -104,7 +111,7 @@ def search(supernet, out, objectives, weights, max_madds, max_params, max_latenc
                "once for all: about 10 s for a full-width space)")
     records = run_search(problem, evaluator.score, out, population=population,
                          generations=generations, seed=seed, overwrite=overwrite,
-                         log=click.echo, scored=evaluator.scored)
+                         log=click.echo, scored=evaluator.scored, truth=truth)
     best = best_record(records)
     if best is not None:
         click.echo(f"best: {best['arch']} accuracy {best['accuracy']:.4f} mult-adds "

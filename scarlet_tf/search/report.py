@@ -15,21 +15,23 @@ from scarlet_tf.space.spaces import Architecture
 
 FILES = ("pareto.json", "history.csv", "pareto.png", "best.json")
 COLUMNS = ("trial", "generation", "arch", "accuracy", "loss", "madds", "params",
-           "latency_ms", "feasible", "pareto")
+           "latency_ms", "feasible", "pareto", "code", "truth")
 
 
-def write(out, records: list[dict], problem, scored: dict | None = None) -> None:
+def write(out, records: list[dict], problem, scored: dict | None = None,
+          judged: dict | None = None) -> None:
     """Write every report of a finished (or stopped) search to directory ``out``;
-    ``scored`` (what the scores were computed on) goes into pareto.json when given."""
+    ``scored`` (what the scores were computed on) and ``judged`` (a benchmark's
+    judgement, :func:`scarlet_tf.search.truth.judge`) go into pareto.json when given."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     front = sorted((r for r in records if r["pareto"]), key=lambda r: -r.get("accuracy", 0))
     (out / "pareto.json").write_text(json.dumps(
         {**problem.describe(), **({"scored": scored} if scored else {}),
-         "evaluated": len(records),
+         **({"judged": judged} if judged else {}), "evaluated": len(records),
          "hypervolume": problem.hypervolume(records), "front": front}, indent=1) + "\n")
     write_history(out / "history.csv", records)
-    plot(out / "pareto.png", records, problem)
+    plot(out / "pareto.png", records, problem, judged)
     best = best_record(records)
     if best is not None:
         Architecture.parse(best["arch"], problem.space).save(out / "best.json", **{
@@ -43,8 +45,9 @@ def remove(out) -> None:
 
 
 def best_record(records: list[dict]) -> dict | None:
-    """The most accurate feasible record (None when there is none)."""
-    return max((r for r in records if r["feasible"]), key=lambda r: r["accuracy"],
+    """The most accurate feasible record, a front member among equals (the cheapest); None
+    when there is none."""
+    return max((r for r in records if r["feasible"]), key=lambda r: (r["accuracy"], r["pareto"]),
                default=None)
 
 
@@ -57,26 +60,49 @@ def write_history(path, records: list[dict]) -> None:
         writer.writerows(records)
 
 
-def plot(path, records: list[dict], problem) -> None:
-    """Accuracy against mult-adds (M): every candidate, the front, the mult-add limit."""
+def plot(path, records: list[dict], problem, judged: dict | None = None) -> None:
+    """Accuracy against mult-adds (M): every candidate, the front, the mult-add limit; with
+    a benchmark's judgement, a second panel of the same networks' true accuracy with the
+    pick and the benchmark's best network within the limits."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
-    ax.scatter([r["madds"] / 1e6 for r in records], [r["accuracy"] for r in records], s=10,
+    panels = [("accuracy", "accuracy (search split)")]
+    if judged:
+        panels.append(("truth", f"accuracy in {judged['truth']}"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), dpi=120,
+                             squeeze=False)
+    for ax, (key, label) in zip(axes[0], panels):
+        _panel(ax, records, problem, key, label)
+    if judged:
+        ax = axes[0][-1]
+        bench_front = judged["benchmark_front"]
+        ax.step([r["madds"] / 1e6 for r in bench_front], [r["truth"] for r in bench_front],
+                "k-", where="post", lw=1, label="benchmark's true front")
+        for name, marker in (("best", "k*"), ("pick", "bD")):
+            if judged[name]:
+                r = judged[name]
+                ax.plot(r["madds"] / 1e6, r["truth"], marker, ms=9,
+                        label=f"{name} {r['code']} ({100 * r['truth']:.2f}%)")
+        ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _panel(ax, records: list[dict], problem, key: str, label: str) -> None:
+    """One panel: ``key`` of every record and of the front against mult-adds."""
+    ax.scatter([r["madds"] / 1e6 for r in records], [r[key] for r in records], s=10,
                c="0.65", label=f"evaluated ({len(records)})")
     front = sorted((r for r in records if r["pareto"]), key=lambda r: r["madds"])
-    ax.plot([r["madds"] / 1e6 for r in front], [r["accuracy"] for r in front], "o-",
+    ax.plot([r["madds"] / 1e6 for r in front], [r[key] for r in front], "o-",
             color="tab:red", ms=4, label=f"Pareto front ({len(front)})")
     if "madds" in problem.limits:
         ax.axvline(problem.limits["madds"] / 1e6, color="k", ls="--", lw=1,
                    label=f"limit {problem.limits['madds'] / 1e6:g}M")
-    ax.set(xlabel="mult-adds (M)", ylabel="accuracy (search split)",
+    ax.set(xlabel="mult-adds (M)", ylabel=label,
            title=f"{problem.space.name} search: {', '.join(problem.describe()['objectives'])}")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)

@@ -15,6 +15,7 @@ import keras_tuner as kt
 
 from scarlet_tf.search import report
 from scarlet_tf.search.oracle import EvolutionOracle
+from scarlet_tf.search.truth import check_truth, judge, summary_lines
 
 IDLE_WAIT_S = 0.05  # pause before asking again while a generation is being evaluated
 
@@ -56,15 +57,20 @@ class SearchTuner(kt.engine.base_tuner.BaseTuner):
 
 
 def run_search(problem, scorer, out, *, population=50, generations=20, seed=0,
-               overwrite=False, log=print, scored=None, **oracle_kwargs) -> list[dict]:
+               overwrite=False, log=print, scored=None, truth=None,
+               **oracle_kwargs) -> list[dict]:
     """Search ``problem`` scoring candidates with ``scorer``; resumable; returns the
     records of :meth:`EvolutionOracle.records` (empty on a gRPC worker).
 
     Writes keras-tuner's state to ``out/tuner`` and, at the end, pareto.json,
     history.csv, pareto.png and best.json to ``out``. ``scored`` (e.g.
     :attr:`Evaluator.scored <scarlet_tf.evaluation.evaluator.Evaluator>`: the images the
-    scores are computed on) is recorded in pareto.json.
+    scores are computed on) is recorded in pareto.json. ``truth="nas-bench-macro"``
+    judges the finished search by the benchmark (:func:`scarlet_tf.search.truth.judge`:
+    records get ``code`` and ``truth``, the reports the judgement); it never chooses.
     """
+    if truth is not None:
+        check_truth(truth, problem.space)
     if overwrite:
         report.remove(out)
     oracle = EvolutionOracle(problem, population=population, generations=generations,
@@ -74,5 +80,9 @@ def run_search(problem, scorer, out, *, population=50, generations=20, seed=0,
     if tuner.is_worker:
         return []
     records = oracle.records()
-    report.write(out, records, problem, scored)
+    judged = judge(records, problem, truth) if truth is not None else None
+    report.write(out, records, problem, scored, judged)
+    if judged is not None:
+        for line in summary_lines(judged):
+            log(line)
     return records
