@@ -45,7 +45,7 @@ def judge(records: list[dict], problem: SearchProblem, truth: str = bench.SPACE)
         record["truth"] = entries[record["code"]].mean
     feasible = [r for r in records if r["feasible"]]
     pick = best_record(records)
-    codes = _feasible_codes(problem)
+    codes = feasible_codes(problem)
     best = max(codes, key=lambda c: (entries[c].mean, c == bench.canonical(c)))
     flat = SearchProblem(problem.space, "accuracy,madds", max_madds=problem.limits.get("madds"))
     front = flat.hypervolume([{"accuracy": r["truth"], "madds": r["madds"]}
@@ -60,7 +60,7 @@ def judge(records: list[dict], problem: SearchProblem, truth: str = bench.SPACE)
             "hypervolume_fraction": front / ceiling if ceiling else None}
 
 
-def _feasible_codes(problem: SearchProblem) -> list[str]:
+def feasible_codes(problem: SearchProblem) -> list[str]:
     """Every benchmark code whose analytic costs meet the problem's limits."""
     family = get_family(problem.space)
     return [code for code in bench.entries()

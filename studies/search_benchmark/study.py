@@ -1,0 +1,231 @@
+"""Does the search hand back the best network under a FLOPs limit? Judged by NAS-Bench-Macro.
+
+At each FLOPs limit (the benchmark's 10/25/50/75% quantiles) and seed, three pickers:
+
+* ``supernet-nsga2``: ``run_search`` (the NSGA-II keras-tuner oracle of ``scarlet-tf
+  search``) scoring candidates on the supernet, judged with ``truth="nas-bench-macro"``;
+* ``supernet-random``: as many distinct random networks within the limit, scored by the
+  same supernet, the best score picked (ties: the cheapest);
+* ``free-rule``: the network with the most kept layers, then the most FLOPs (no scores;
+  one pick per limit, the same for every seed).
+
+The truth is read only to judge. Supernet scores are deterministic (BatchNorm
+recalibrated on fixed batches, fixed images), so each network is scored once and kept in
+``scores.csv`` (resumable; the searches read it back), and the wall time of a search is
+its evaluations times the measured seconds per score. Every setting is pinned here and
+written to ``settings.json``:
+
+    python studies/search_benchmark/study.py --supernet runs/nas_bench_macro/learnable-e3
+    python studies/search_benchmark/study.py --only report
+
+Outputs in ``--out``: ``picks.csv`` (method, seed, max_flops, code), ``results.csv`` (one
+row per pick with its truth and regret), ``scores.csv``, ``summary.json``, ``table.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
+LIMITS = (36_839_936, 45_539_840, 55_398_912, 65_415_680)  # 10/25/50/75% of all codes' FLOPs
+SEEDS = (0, 1, 2)
+SEARCH = {"population": 20, "generations": 10}  # at most 200 evaluations per search
+SCORING = {"recal_batches": 20, "max_images": 2500}  # the ranking study's precision
+FIELDS = ("method", "seed", "max_flops", "code", "truth", "supernet", "madds", "best_code",
+          "best_truth", "regret", "hypervolume_fraction", "evaluations")
+
+
+class CachedScorer:
+    """``Evaluator.score`` by code, each network scored once and appended to ``path``."""
+
+    def __init__(self, run, path: Path):
+        from scarlet_tf.files import RowWriter, read_rows
+        from scarlet_tf.space.spaces import get_family
+
+        self.family = get_family(run.space)
+        rows = read_rows(path)
+        self.cache = {r["code"]: {"accuracy": float(r["accuracy"]), "loss": float(r["loss"])}
+                      for r in rows}
+        self.seconds = [float(r["seconds"]) for r in rows]
+        self.writer = RowWriter(path, ("code", "accuracy", "loss", "seconds"), rows)
+        self.evaluator = run.evaluator(str(ARCHIVE), **SCORING)
+
+    def __call__(self, arch) -> dict:
+        code = arch if isinstance(arch, str) else self.family.code(arch)
+        if code not in self.cache:
+            start = time.perf_counter()
+            self.cache[code] = self.evaluator.score(code)
+            self.seconds.append(time.perf_counter() - start)
+            self.writer.write({"code": code, **self.cache[code], "seconds": self.seconds[-1]})
+        return self.cache[code]
+
+
+def problem_at(limit):
+    """The search problem of ``scarlet-tf search --max-madds LIMIT`` on the benchmark."""
+    from scarlet_tf.search import SearchProblem
+    from scarlet_tf.space.spaces import get_space
+
+    return SearchProblem(get_space("nas-bench-macro"), "accuracy,madds", max_madds=limit)
+
+
+def nsga2_pick(scorer, limit, seed, work: Path) -> dict:
+    """The supernet search's judgement at ``limit`` (resumes from ``work``)."""
+    from scarlet_tf.search import run_search
+    from scarlet_tf.search.truth import judge
+
+    problem = problem_at(limit)
+    records = run_search(problem, scorer, work / f"nsga2-{limit}-{seed}", seed=seed,
+                         log=lambda line: None, truth="nas-bench-macro", **SEARCH)
+    return judge(records, problem)
+
+
+def random_pick(scorer, limit, seed, evaluations: int) -> dict:
+    """Distinct random networks within ``limit``, scored by ``scorer``, judged."""
+    from scarlet_tf.search import nsga2
+    from scarlet_tf.search.truth import feasible_codes, judge
+
+    problem = problem_at(limit)
+    codes = sorted(feasible_codes(problem))
+    rng = np.random.default_rng(seed)
+    chosen = [codes[i] for i in rng.choice(len(codes), evaluations, replace=False)]
+    records = [{"arch": str(scorer.family.parse(c)), **scorer(c), "feasible": True,
+                **problem.costs(problem.space.encode(scorer.family.parse(c)))} for c in chosen]
+    front = nsga2.non_dominated_sort(problem.vectors(records))[0]
+    for i, record in enumerate(records):
+        record["pareto"] = bool(np.isin(i, front))
+    return judge(records, problem)
+
+
+def free_pick(limit) -> dict:
+    """The free rule's pick within ``limit``: most kept layers, then most FLOPs (among
+    equals, the smallest code)."""
+    from scarlet_tf.evaluation import nas_bench_macro as bench
+
+    entries = bench.entries()
+    code = max(sorted(c for c, e in entries.items() if e.flops <= limit),
+               key=lambda c: (entries[c].depth, entries[c].flops))
+    best = max(e.mean for e in entries.values() if e.flops <= limit)
+    return {"pick": {"code": code, "truth": entries[code].mean, "accuracy": None,
+                     "madds": entries[code].flops},
+            "best": {"truth": best}, "regret": best - entries[code].mean,
+            "hypervolume_fraction": None, "evaluated": 0}
+
+
+def row(method, seed, limit, judged) -> dict:
+    """One results.csv row of a judgement (nan where a picker has no such figure)."""
+    pick, nan = judged["pick"], float("nan")
+    return {"method": method, "seed": seed, "max_flops": limit, "code": pick["code"],
+            "truth": pick["truth"], "supernet": pick["accuracy"] or nan, "madds": pick["madds"],
+            "best_code": judged["best"].get("code", "-"), "best_truth": judged["best"]["truth"],
+            "regret": judged["regret"], "hypervolume_fraction": judged["hypervolume_fraction"]
+            or nan, "evaluations": judged["evaluated"]}
+
+
+def run_all(supernet: Path, out: Path, work: Path) -> None:
+    """Every limit and seed: the three pickers, rows appended as they finish."""
+    from scarlet_tf.files import RowWriter, read_rows
+    from scarlet_tf.training.rundir import SupernetRun
+
+    rows = read_rows(out / "results.csv")
+    found = {(r["method"], int(r["seed"]), int(r["max_flops"])): r for r in rows}
+    scorer = CachedScorer(SupernetRun(supernet), out / "scores.csv")
+    writer = RowWriter(out / "results.csv", FIELDS, rows)
+    pickers = {"free-rule": lambda limit, seed: free_pick(limit),
+               "supernet-nsga2": lambda limit, seed: nsga2_pick(scorer, limit, seed, work),
+               "supernet-random": lambda limit, seed: random_pick(
+                   scorer, limit, seed, int(found["supernet-nsga2", seed, limit]["evaluations"]))}
+    try:
+        for limit in LIMITS:
+            for seed in SEEDS:
+                for method, pick in pickers.items():  # random after nsga2: its budget
+                    if (method, seed, limit) not in found:
+                        found[method, seed, limit] = row(method, seed, limit, pick(limit, seed))
+                        writer.write(found[method, seed, limit])
+                print(f"limit {limit / 1e6:.1f}M seed {seed} done", flush=True)
+    finally:
+        writer.close()
+        scorer.writer.close()
+
+
+def report(out: Path) -> None:
+    """picks.csv, summary.json and table.md: regret per limit and method over seeds."""
+    from scarlet_tf.files import read_rows, write_json
+
+    rows = read_rows(out / "results.csv")
+    with open(out / "picks.csv", "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(("method", "seed", "max_flops", "code"))
+        writer.writerows((r["method"], r["seed"], r["max_flops"], r["code"]) for r in rows)
+    scores = read_rows(out / "scores.csv")
+    per_score = float(np.mean([float(r["seconds"]) for r in scores])) if scores else None
+    summary, lines = [], ["| FLOPs limit | method | seeds | regret, points: mean [min, max] | "
+                          "true hypervolume / benchmark's | evaluations | search wall time |",
+                          "|---" * 7 + "|"]
+    for limit in LIMITS:
+        for method in ("supernet-nsga2", "supernet-random", "free-rule"):
+            chosen = [r for r in rows if r["method"] == method and int(r["max_flops"]) == limit]
+            if not chosen:
+                continue
+            regret = 100 * np.array([float(r["regret"]) for r in chosen])
+            hv = [h for h in (float(r["hypervolume_fraction"]) for r in chosen) if h == h]
+            evaluations = np.mean([float(r["evaluations"]) for r in chosen])
+            entry = {"max_flops": limit, "method": method, "seeds": len(chosen),
+                     "regret_points": regret.tolist(), "mean_regret_points": regret.mean(),
+                     "hypervolume_fraction": hv, "evaluations": evaluations,
+                     "within_limit": all(float(r["madds"]) <= limit for r in chosen),
+                     "seconds_per_search": per_score and evaluations * per_score}
+            summary.append(entry)
+            lines.append(f"| {limit / 1e6:.1f}M | {method} | {len(chosen)} | "
+                         f"{regret.mean():.2f} [{regret.min():.2f}, {regret.max():.2f}] | "
+                         + (f"{100 * np.mean(hv):.1f}% [{100 * min(hv):.1f}, "
+                            f"{100 * max(hv):.1f}]" if hv else "n/a") + f" | {evaluations:.0f} | "
+                         + (f"{entry['seconds_per_search'] / 60:.0f} min |" if evaluations and
+                            per_score else "none |"))
+    write_json(out / "summary.json", {"seconds_per_score": per_score,
+                                      "networks_scored": len(scores), "rows": summary})
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def settings(out: Path, supernet: Path) -> None:
+    """settings.json: the pinned settings, the supernet run and the package commit."""
+    import json
+
+    from scarlet_tf.files import write_json
+
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], text=True,
+                            capture_output=True).stdout.strip()
+    config = json.loads((supernet / "config.json").read_text())["config"]
+    write_json(out / "settings.json", {"limits": LIMITS, "seeds": SEEDS, "search": SEARCH,
+                                       "scoring": SCORING, "supernet": str(supernet),
+                                       "supernet_config": config, "commit": commit})
+
+
+def main() -> None:
+    """Command line: the study, or only its report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--supernet", type=Path,
+                        default=ROOT / "runs" / "nas_bench_macro" / "learnable-e3")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "search_benchmark")
+    parser.add_argument("--work", type=Path, default=ROOT / "runs" / "search_benchmark")
+    parser.add_argument("--only", choices=("report",))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.only != "report":
+        if not ARCHIVE.is_file():
+            sys.exit(f"error: the CIFAR-10 archive {ARCHIVE} is missing")
+        settings(args.out, args.supernet)
+        run_all(args.supernet, args.out, args.work)
+    report(args.out)
+
+
+if __name__ == "__main__":
+    main()
