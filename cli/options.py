@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from scarlet_tf.names import OPTIMIZERS
+from scarlet_tf.names import DEFAULT_RECAL_BATCHES, OPTIMIZERS
 from scarlet_tf.space.spaces import SPACE_NAMES
 from scarlet_tf.training.configs import defaults
 
@@ -80,3 +80,26 @@ def training_options(config_class, out_help: str):
         return command
 
     return decorate
+
+
+def supernet_option(help="A train-supernet output directory."):
+    """The required ``--supernet`` run directory (checked by the run reader, one way)."""
+    return click.option("--supernet", "supernet_dir", required=True,
+                        type=click.Path(file_okay=False), help=help)
+
+
+def dataset_option(help=f"{DATASET_HELP} [default: the supernet's]"):
+    """``--dataset`` to score on (None: the one the supernet was trained on)."""
+    return click.option("--dataset", default=None, help=help)
+
+
+def recal_batches_option(help, minimum=1):
+    """``--recal-batches``: training batches averaged into each path's BatchNorm statistics
+    (``minimum=0`` where 0 means the stored statistics)."""
+    return click.option("--recal-batches", type=click.IntRange(min=minimum),
+                        default=DEFAULT_RECAL_BATCHES, show_default=True, help=help)
+
+
+def max_images_option(help):
+    """``--max-images``: score on at most this many images of the split (a fair prefix)."""
+    return click.option("--max-images", type=click.IntRange(min=1), default=None, help=help)

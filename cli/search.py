@@ -7,7 +7,8 @@ import re
 import click
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.names import DEFAULT_RECAL_BATCHES
+
+from .options import dataset_option, max_images_option, recal_batches_option, supernet_option
 
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmg]?)\s*$", re.IGNORECASE)
 _SCALE = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}
@@ -54,8 +55,7 @@ def build_problem(space, objectives, weights, max_madds, max_params, max_latency
 
 
 @click.command("search")
-@click.option("--supernet", required=True, type=click.Path(file_okay=False, exists=True),
-              help="A train-supernet output directory (its space is searched).")
+@supernet_option("A train-supernet output directory (its space is searched).")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Search directory (an unfinished search there is resumed).")
 @click.option("--max-madds", type=Size(), default=None, help="Mult-add limit, e.g. 365M.")
@@ -75,26 +75,22 @@ def build_problem(space, objectives, weights, max_madds, max_params, max_latency
 @click.option("--generations", type=click.IntRange(min=1), default=20, show_default=True,
               help="Generations, the random first one included.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--dataset", default=None,
-              help="Dataset to score on (its search split) [default: the supernet's].")
-@click.option("--recal-batches", type=click.IntRange(min=1), default=DEFAULT_RECAL_BATCHES,
-              show_default=True,
-              help="Training batches for each candidate's BatchNorm recalibration.")
-@click.option("--max-images", type=click.IntRange(min=1), default=None,
-              help="Score each candidate on at most this many search-split images.")
+@dataset_option("Dataset to score on (its search split) [default: the supernet's].")
+@recal_batches_option("Training batches for each candidate's BatchNorm recalibration.")
+@max_images_option("Score each candidate on at most this many search-split images.")
 @click.option("--overwrite", is_flag=True, help="Delete an existing search in --out first.")
 @click.option("--truth", type=click.Choice(["nas-bench-macro"]), default=None,
               help="Judge the finished search by the benchmark (never used to choose): "
                    "true accuracy of every network, the pick's regret against the best "
                    "network within the limits, the front's true hypervolume.")
-def search(supernet, out, objectives, weights, max_madds, max_params, max_latency_ms,
+def search(supernet_dir, out, objectives, weights, max_madds, max_params, max_latency_ms,
            latency_table, population, generations, seed, dataset, recal_batches, max_images,
            overwrite, truth):
     """Search the supernet's space with NSGA-II (a keras-tuner oracle) under constraints."""
     from scarlet_tf.search.truth import check_truth
     from scarlet_tf.training.rundir import SupernetRun
 
-    run = SupernetRun(supernet)
+    run = SupernetRun(supernet_dir)
     if truth is not None:
         check_truth(truth, run.space)
     problem = build_problem(run.space, objectives, weights, max_madds, max_params,

@@ -1,15 +1,17 @@
-"""``scarlet-tf train-supernet``: train a stabilized supernet (resumable, distributed)."""
+"""``scarlet-tf train-supernet`` and ``train-subnet``: a stabilized supernet (resumable,
+distributed) and one architecture stand-alone."""
 
 from __future__ import annotations
 
 import click
 
-from scarlet_tf.names import SAMPLERS, STABILIZER_INITS, STABILIZERS
-from scarlet_tf.training.configs import SupernetConfig, defaults
+from scarlet_tf.names import DECAYS, SAMPLERS, STABILIZER_INITS, STABILIZERS
+from scarlet_tf.training.configs import SubnetConfig, SupernetConfig, defaults
 
 from .options import training_options
 
 DEFAULTS = defaults(SupernetConfig)
+SUBNET = defaults(SubnetConfig)
 
 
 @click.command("train-supernet")
@@ -53,3 +55,24 @@ def train_supernet(quiet, **settings):
         last = history[-1]
         click.echo(f"done: epoch {last['epoch']} loss {last['loss']:.4f} "
                    f"accuracy {last['accuracy']:.4f}; outputs in {settings['out']}")
+
+
+@click.command("train-subnet")
+@click.argument("arch")
+@training_options(SubnetConfig, "Run directory (created; an unfinished run there is resumed).")
+@click.option("--decay", type=click.Choice(DECAYS), default=SUBNET["decay"], show_default=True,
+              help="After warm-up: cosine to 0, or x0.97 every 2.4 epochs.")
+@click.option("--dropout", type=float, default=SUBNET["dropout"], show_default=True)
+@click.option("--ema/--no-ema", default=SUBNET["ema"], show_default=True,
+              help="Keep an exponential moving average of the weights; save and score it.")
+@click.option("--ema-momentum", type=float, default=SUBNET["ema_momentum"], show_default=True)
+@click.option("--init-from-supernet", type=click.Path(file_okay=False, exists=True),
+              default=SUBNET["init_from_supernet"],
+              help="Fine-tune from this supernet's weights (its space is used).")
+def train_subnet(quiet, **settings):
+    """Train architecture ARCH (name, string or JSON file) stand-alone."""
+    from scarlet_tf.training.subnet import train_subnet as train
+
+    result = train(SubnetConfig(**settings), verbose=not quiet)
+    click.echo(f"done: search accuracy {result['search_accuracy']:.4f}, test accuracy "
+               f"{result['test_accuracy']:.4f}; outputs in {settings['out']}")

@@ -1,0 +1,110 @@
+"""``scarlet-tf rank`` as a Python call: a supernet run ranked against a truth, reports written.
+
+:func:`rank_on_truths` ranks against CSV files and train-subnet directories;
+:func:`rank_on_nas_bench_macro` against the shipped NAS-Bench-Macro (resumable, with the
+free baselines and the seed-to-seed ceiling). Both write ``rank.json`` (with what was
+scored, :attr:`Evaluator.scored`) and ``rank.png`` to ``out`` and return the report;
+:func:`report_table` prints the benchmark's report.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from scarlet_tf.errors import ScarletError
+from scarlet_tf.files import read_json, write_json
+
+ROWS = (("supernet", "supernet"), ("depth", "kept layers"), ("flops", "FLOPs"),
+        ("params", "params"), ("seed", "seed vs seed"))
+
+
+def rank_on_truths(run, truth, out: Path, *, dataset=None, recal_batches, max_images=None,
+                   top_k=None) -> dict:
+    """Score every architecture of ``truth`` (CSV files, train-subnet directories) on
+    ``run`` (a SupernetRun); write rank.json, truth.csv and rank.png to ``out``."""
+    from scarlet_tf.evaluation.ranking import rank_report, read_truth, scatter_plot, write_truth
+
+    pairs = read_truth(truth, run.space)
+    evaluator = run.evaluator(dataset, recal_batches=recal_batches, max_images=max_images)
+    report = {"supernet": str(run.directory), "dataset": dataset or run.dataset,
+              "stabilizer": run.settings["stabilizer"], "scored": evaluator.scored,
+              **rank_report(evaluator, pairs, top_k)}
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "rank.json", report)
+    write_truth(pairs, out / "truth.csv")
+    scatter_plot(report, out / "rank.png", report["stabilizer"])
+    return report
+
+
+def rank_on_nas_bench_macro(run, out: Path, *, dataset=None, recal_batches, max_images=None,
+                            archs: int | None = 1000, siblings: int = 50, seed: int = 0,
+                            progress=None) -> dict:
+    """Rank a nas-bench-macro supernet run on ``archs`` depth-stratified networks of the
+    benchmark (None: all 3,969) and ``siblings`` other codes of them; resumes the scores
+    in ``out`` unless they were made with other settings. ``progress(done, total, row)``
+    follows each network."""
+    from scarlet_tf.evaluation import nas_bench_macro
+    from scarlet_tf.evaluation.macro_ranking import benchmark_report, rank_on_benchmark, scatter
+    from scarlet_tf.training.checkpoints import read_state
+
+    if run.space.name != nas_bench_macro.SPACE:
+        raise ScarletError(f"{run.directory} is a supernet of {run.space.name}; --truth "
+                           f"nas-bench-macro needs one trained with --space nas-bench-macro")
+    codes = nas_bench_macro.depth_stratified(archs, seed)
+    step = (read_state(run.directory / "state.json") or {}).get("step")
+    evaluator = run.evaluator(dataset, recal_batches=recal_batches, max_images=max_images)
+    source = {"supernet": str(run.directory), "step": step, "dataset": dataset or run.dataset,
+              "recal_batches": recal_batches, "max_images": max_images, "archs": len(codes),
+              "seed": seed, "siblings": siblings, "scored": evaluator.scored}
+    check_source(out, source)
+    rows, sibling_rows = rank_on_benchmark(evaluator, codes, out, siblings=siblings, seed=seed,
+                                           progress=progress)
+    report = {**source, "stabilizer": run.settings["stabilizer"],
+              **benchmark_report(rows, sibling_rows, seed=seed)}
+    write_json(out / "rank.json", report)
+    scatter(rows, out / "rank.png", f"stabilizer {report['stabilizer']}, step {step}")
+    return report
+
+
+def check_source(out: Path, source: dict) -> None:
+    """Refuse to resume scores made with other settings (another supernet checkpoint,
+    sample, recalibration or scored images): they would mix two rankers in one file."""
+    stored = read_json(out / "source.json")
+    if stored is not None and stored != source:
+        changed = sorted(k for k in source if stored.get(k) != source[k])
+        raise ScarletError(f"{out} holds scores made with other settings ({', '.join(changed)}"
+                           f" differ); give another --out, or delete {out} to start over")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "source.json", source)
+
+
+def report_table(report: dict) -> str:
+    """The rankers side by side: tau and rho with 95% intervals, tau in the truth's top
+    10%, the truth of each ranker's top 1 and top 10 (regret to the benchmark's best)."""
+    lines = [(f"{report['networks']} networks of NAS-Bench-Macro; best mean accuracy "
+              f"{100 * report['best_truth']:.2f}%"),
+             (f"{'ranker':<13} {'Kendall tau [95%]':<22} {'Spearman rho [95%]':<22} "
+              f"{'tau top10%':>10} {'top-1 (regret)':>16} {'top-10 (regret)':>16}")]
+    for key, name in ROWS:
+        r = report["rankers"][key]
+        top = lambda k: f"{100 * r[f'top{k}_truth']:.2f} ({100 * r[f'top{k}_regret']:.2f})"  # noqa
+        lines.append(f"{name:<13} {_interval(r['kendall_tau'], r['kendall_tau_ci']):<22} "
+                     f"{_interval(r['spearman_rho'], r['spearman_rho_ci']):<22} "
+                     f"{_number(r['top10pct_kendall_tau']):>10} {top(1):>16} {top(10):>16}")
+    siblings = report["siblings"]
+    if siblings:
+        lines.append(f"two codes of one network ({siblings['pairs']} pairs): supernet scores "
+                     f"differ by {100 * siblings['mean_gap']:.2f} points on average (max "
+                     f"{100 * siblings['max_gap']:.2f}); two random networks: "
+                     f"{100 * siblings['mean_gap_random_pairs']:.2f}")
+    return "\n".join(lines)
+
+
+def _number(value) -> str:
+    """A statistic to 3 places; 'n/a' where it is undefined (a constant ranker)."""
+    return "n/a" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def _interval(value, interval) -> str:
+    return f"{_number(value)} [{_number(interval[0])}, {_number(interval[1])}]"
