@@ -1,5 +1,6 @@
-"""Small, safe file helpers (light: no TensorFlow): atomic text and JSON writes, and CSV
-rows that an interrupted run resumes from."""
+"""Small, safe file helpers (light: no TensorFlow): atomic text and JSON writes, CSV rows
+that an interrupted run resumes from, and the one check that resumed work keeps its
+settings."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import io
 import json
 import os
 from pathlib import Path
+
+from scarlet_tf.errors import ScarletError
 
 
 def write_text(path: Path, text: str) -> None:
@@ -57,3 +60,25 @@ class RowWriter:
 
     def close(self) -> None:
         self.file.close()
+
+
+def refuse_other_settings(where: str, stored: dict, current: dict, remedy: str) -> None:
+    """Raise ScarletError when work saved with ``stored`` settings would be resumed with
+    ``current`` ones (two settings' work mixed in one place): what differs, and ``remedy``."""
+    changes = setting_changes(stored, current)
+    if changes:
+        raise ScarletError(f"{where} was made with other settings ({changes}); {remedy}")
+
+
+def setting_changes(stored: dict, current: dict) -> str:
+    """``key: stored -> current`` for every differing setting (nested dicts as
+    ``key.inner``), joined by '; '; empty when none differ."""
+    changes = []
+    for name in sorted(set(stored) | set(current)):
+        old, new = stored.get(name), current.get(name)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes += [f"{name}.{change}" for change in setting_changes(old, new).split("; ")
+                        if change]
+        elif old != new:
+            changes.append(f"{name}: {old} -> {new}")
+    return "; ".join(changes)

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.files import read_json, write_json
+from scarlet_tf.files import read_json, refuse_other_settings, write_json
 
 ROWS = (("supernet", "supernet"), ("depth", "kept layers"), ("flops", "FLOPs"),
         ("params", "params"), ("seed", "seed vs seed"))
@@ -70,11 +70,8 @@ def rank_on_nas_bench_macro(run, out: Path, *, dataset=None, recal_batches, max_
 def check_source(out: Path, source: dict) -> None:
     """Refuse to resume scores made with other settings (another supernet checkpoint,
     sample, recalibration or scored images): they would mix two rankers in one file."""
-    stored = read_json(out / "source.json")
-    if stored is not None and stored != source:
-        changed = sorted(k for k in source if stored.get(k) != source[k])
-        raise ScarletError(f"{out} holds scores made with other settings ({', '.join(changed)}"
-                           f" differ); give another --out, or delete {out} to start over")
+    refuse_other_settings(f"the scores in {out}", read_json(out / "source.json", source), source,
+                          f"give another --out, or delete {out} to start over")
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "source.json", source)
 

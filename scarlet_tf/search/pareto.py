@@ -31,6 +31,7 @@ import keras_tuner as kt
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.files import refuse_other_settings
 from scarlet_tf.search import front, nsga2, surrogate
 from scarlet_tf.search.genome import Genome, key
 
@@ -169,11 +170,8 @@ class ParetoOracle(kt.Oracle):
             raise ScarletError(f"the search in {project_dir(self)} was not written by a "
                                "ParetoOracle; overwrite it or choose another project_name")
         saved = state["pareto"]
-        changed = differences(saved["settings"], self.settings())
-        if changed:
-            raise ScarletError(f"the search in {project_dir(self)} was started with other "
-                               f"settings ({changed}); resume it with the same ones or "
-                               "overwrite it")
+        refuse_other_settings(f"the search in {project_dir(self)}", saved["settings"],
+                              self.settings(), "resume it with the same ones or overwrite it")
         self._generation, self._closed = saved["generation"], saved["closed"]
         self._queue, self._survivors = saved["queue"], saved["survivors"]
         self._generation_of, self._scored = saved["generation_of"], {}
@@ -394,16 +392,3 @@ def project_dir(oracle) -> str:
     """The oracle's project directory. PRIVATE keras-tuner member (``Oracle._project_dir``;
     no public accessor): the one place this package reads one."""
     return oracle._project_dir
-
-
-def differences(saved: dict, current: dict) -> str:
-    """``key: saved -> current`` for every differing setting (one level into dicts)."""
-    changes = []
-    for name in sorted(set(saved) | set(current)):
-        old, new = saved.get(name), current.get(name)
-        if isinstance(old, dict) and isinstance(new, dict):
-            changes += [f"{name}.{change}" for change in differences(old, new).split("; ")
-                        if change]
-        elif old != new:
-            changes.append(f"{name}: {old} -> {new}")
-    return "; ".join(changes)

@@ -34,7 +34,7 @@ import tensorflow as tf
 
 import scarlet_tf
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.files import read_json, write_json, write_text
+from scarlet_tf.files import read_json, refuse_other_settings, write_json, write_text
 
 # Errors tf.train raises for a missing, truncated or corrupt checkpoint file.
 _DAMAGED = (tf.errors.OpError, IndexError, ValueError)
@@ -64,13 +64,9 @@ def prepare_run_dir(out: Path, config: dict, overwrite: bool, extra: dict,
     """
     existing = read_json(out / "config.json")
     if existing is not None and not overwrite:
-        stored = {**(legacy or {}), **existing["config"]}
-        if stored != config:
-            changed = sorted(k for k in set(config) | set(stored)
-                             if config.get(k) != stored.get(k))
-            raise ScarletError(
-                f"{out} holds a run with a different configuration ({', '.join(changed)} "
-                "differ); use the same settings to resume, another --out, or --overwrite")
+        refuse_other_settings(f"the run in {out}", {**(legacy or {}), **existing["config"]},
+                              config, "use the same settings to resume, another --out, or "
+                              "--overwrite")
         return (out / "state.json").is_file()
     if overwrite and out.exists():
         shutil.rmtree(out)
