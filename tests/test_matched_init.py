@@ -138,7 +138,8 @@ def test_a_run_from_before_matched_init_resumes_without_it(tmp_path):
     stored = json.loads((tmp_path / "config.json").read_text())
     del stored["config"]["matched_init"], stored["config"]["firsts_warmup"]
     (tmp_path / "config.json").write_text(json.dumps(stored))
-    with pytest.raises(ScarletError, match=r"\(firsts_warmup, matched_init differ\)"):
+    with pytest.raises(ScarletError,
+                       match=r"\(firsts_warmup: 0.0 -> 0.5; matched_init: False -> True\)"):
         train_supernet(dataclasses.replace(config, matched_init=True, firsts_warmup=0.5),
                        verbose=False)
     _, history = train_supernet(config, verbose=False)  # finished: nothing left to train

@@ -20,12 +20,20 @@ SHALLOW = ",".join("skip" if s else "e3k3" for s in SKIPPABLE)
 
 
 def test_schedule_warms_up_then_decays():
-    from scarlet_tf.training.subnet import WarmupDecay
-    from scarlet_tf.training.supernet import learning_rate
+    from scarlet_tf.training.configs import SubnetConfig
+    from scarlet_tf.training.schedule import WarmupDecay, plan_steps
 
     cosine = WarmupDecay(0.1, total=20, warmup=4)
-    expected = [learning_rate(step, 20, 4, 0.1) for step in range(20)]
+    expected = [0.1 * (step + 1) / 4 for step in range(4)] + [
+        0.05 * (1 + np.cos(np.pi * (step - 4) / 16)) for step in range(4, 20)]
     assert np.allclose([float(cosine(step)) for step in range(20)], expected, atol=1e-6)
+    assert float(cosine(12)) == pytest.approx(0.05)  # half-way through the decay
+    steps = plan_steps(SubnetConfig(arch="scarlet-a", out="x", batch_size=64, epochs=3,
+                                    warmup_epochs=1.0), train_examples=1000)
+    assert (steps.per_epoch, steps.total, steps.warmup) == (15, 45, 15)
+    capped = plan_steps(SubnetConfig(arch="scarlet-a", out="x", steps_per_epoch=2, epochs=3,
+                                     warmup_epochs=5.0), train_examples=1000)
+    assert (capped.per_epoch, capped.total, capped.warmup) == (2, 6, 3)
     exponential = WarmupDecay(0.1, total=20, warmup=4, decay="exponential", decay_steps=2.0)
     assert float(exponential(3)) == pytest.approx(0.1)
     assert float(exponential(8)) == pytest.approx(0.1 * 0.97 ** 2)
@@ -63,7 +71,7 @@ def test_resume_after_kill_result_and_refused_change(tmp_path):
 
     import keras
 
-    from scarlet_tf.training.subnet import WarmupDecay  # the saved optimizer's schedule
+    from scarlet_tf.training.schedule import WarmupDecay  # the saved optimizer's schedule
 
     model = keras.saving.load_model(out / "model.keras",
                                     custom_objects={"WarmupDecay": WarmupDecay})

@@ -18,7 +18,6 @@ Running the same config again resumes from the last finished epoch; after
 
 from __future__ import annotations
 
-import math
 import shutil
 import time
 from pathlib import Path
@@ -38,35 +37,7 @@ from scarlet_tf.training.checkpoints import prepare_run_dir
 from scarlet_tf.training.configs import SubnetConfig
 from scarlet_tf.training.distribute import is_chief, make_strategy
 from scarlet_tf.training.rundir import SupernetRun
-
-EXPONENTIAL_RATE, EXPONENTIAL_EPOCHS = 0.97, 2.4  # MnasNet: x0.97 every 2.4 epochs
-
-
-@keras.saving.register_keras_serializable("scarlet_tf")
-class WarmupDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """Learning rate per step: linear warm-up to ``peak`` over ``warmup`` steps, then
-    cosine decay to 0 at ``total`` steps (what :func:`scarlet_tf.training.supernet.learning_rate`
-    computes) or ``peak * rate ** ((step - warmup) / decay_steps)`` (``exponential``)."""
-
-    def __init__(self, peak: float, total: int, warmup: int, decay: str = "cosine",
-                 rate: float = EXPONENTIAL_RATE, decay_steps: float = 1.0):
-        self.peak, self.total, self.warmup = peak, total, warmup
-        self.decay, self.rate, self.decay_steps = decay, rate, decay_steps
-
-    def __call__(self, step):
-        step = keras.ops.cast(step, "float32")
-        warm = self.peak * (step + 1) / max(1, self.warmup)
-        after = step - self.warmup
-        if self.decay == "cosine":
-            progress = after / max(1, self.total - self.warmup)
-            decayed = 0.5 * self.peak * (1 + keras.ops.cos(math.pi * progress))
-        else:
-            decayed = self.peak * keras.ops.power(self.rate, after / self.decay_steps)
-        return keras.ops.where(step < self.warmup, warm, decayed)
-
-    def get_config(self) -> dict:
-        return {"peak": self.peak, "total": self.total, "warmup": self.warmup,
-                "decay": self.decay, "rate": self.rate, "decay_steps": self.decay_steps}
+from scarlet_tf.training.schedule import EXPONENTIAL_EPOCHS, WarmupDecay, plan_steps
 
 
 def use_ema(config: SubnetConfig, total_steps: int) -> bool:
@@ -114,19 +85,14 @@ class SubnetRun:
         if self.space.num_classes != self.info.num_classes:
             raise ScarletError(f"the supernet has {self.space.num_classes} classes but dataset "
                                f"{config.dataset} has {self.info.num_classes}")
-        per_epoch = max(1, self.info.num_examples["train"] // config.batch_size)
-        self.steps_per_epoch = min(per_epoch, config.steps_per_epoch or per_epoch)
-
-    @property
-    def total_steps(self) -> int:
-        return self.steps_per_epoch * self.config.epochs
+        self.steps = plan_steps(config, self.info.num_examples["train"])
+        self.steps_per_epoch, self.total_steps = self.steps.per_epoch, self.steps.total
 
     def schedule(self) -> WarmupDecay:
-        steps, config = self.steps_per_epoch, self.config
-        total = steps * config.epochs
-        warmup = min(round(config.warmup_epochs * steps), total // 2)
-        return WarmupDecay(config.lr, total, warmup, config.decay,
-                           decay_steps=EXPONENTIAL_EPOCHS * steps)
+        """The run's learning rate per step."""
+        steps, config = self.steps, self.config
+        return WarmupDecay(config.lr, steps.total, steps.warmup, config.decay,
+                           decay_steps=EXPONENTIAL_EPOCHS * steps.per_epoch)
 
     def build(self) -> keras.Model:
         """The compiled model (created under the strategy's scope)."""

@@ -32,14 +32,7 @@ from scarlet_tf.training.configs import SupernetConfig
 from scarlet_tf.training.distribute import is_chief, make_strategy
 from scarlet_tf.training.optimizers import make_optimizer
 from scarlet_tf.training.samplers import Sampler, count_choices, make_sampler
-
-
-def learning_rate(step: int, total: int, warmup: int, peak: float) -> float:
-    """Linear warm-up over ``warmup`` steps, then cosine decay from ``peak`` to 0."""
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return 0.5 * peak * (1 + math.cos(math.pi * progress))
+from scarlet_tf.training.schedule import WarmupDecay, plan_steps
 
 
 class SupernetTrainer:
@@ -236,11 +229,9 @@ class RunLoop:
                  callbacks: list | None = None):
         self.trainer, self.out, self.chief, self.verbose = trainer, out, chief, verbose
         config = trainer.config
-        per_epoch = max(1, trainer.info.num_examples["train"] // config.batch_size)
-        self.steps_per_epoch = min(per_epoch, config.steps_per_epoch or per_epoch)
-        self.total_steps = self.steps_per_epoch * config.epochs
-        self.warmup = min(round(config.warmup_epochs * self.steps_per_epoch),
-                          self.total_steps // 2)
+        steps = plan_steps(config, trainer.info.num_examples["train"])
+        self.steps_per_epoch, self.total_steps = steps.per_epoch, steps.total
+        self.learning_rate = WarmupDecay(config.lr, steps.total, steps.warmup)
         # the stage-first warm-up: {layer: reference choice} held until step firsts_until
         self.firsts = trainer.supernet.first_references()
         self.firsts_until = round(config.firsts_warmup * self.total_steps)
@@ -357,7 +348,7 @@ class RunLoop:
             paths[:, list(self.firsts)] = list(self.firsts.values())
         elif self.step == self.firsts_until > 0:  # before the first opened step, resumed or not
             trainer.supernet.match_firsts()
-        lr = learning_rate(self.step, self.total_steps, self.warmup, config.lr)
+        lr = float(self.learning_rate(self.step))
         loss, correct = trainer.step(batch[0], batch[1], paths, lr)
         loss = float(loss) / len(paths)
         accuracy = float(correct) / (len(paths) * config.batch_size)
