@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.plots import figure
 
 
 def skippable_layer(space, number: int):
@@ -98,19 +99,11 @@ def feature_consistency(supernet, images, number: int, prefix_seed: int | None =
 
 def heatmap(report: dict, path) -> None:
     """PNG heatmap of ``report["matrix"]`` labelled with the choice tokens."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
     tokens = report["choices"]
     size = 2.5 + 0.45 * len(tokens)
-    fig, ax = plt.subplots(figsize=(size, size * 0.85))
-    image = ax.imshow(np.array(report["matrix"]), vmin=-1, vmax=1, cmap="RdBu_r")
-    ax.set_xticks(range(len(tokens)), tokens, rotation=90)
-    ax.set_yticks(range(len(tokens)), tokens)
-    ax.set_title(f"layer {report['layer']} cosine similarity ({report['stabilizer']})")
-    fig.colorbar(image, ax=ax)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, size=(size, size * 0.85)) as (fig, ax):
+        image = ax.imshow(np.array(report["matrix"]), vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set_xticks(range(len(tokens)), tokens, rotation=90)
+        ax.set_yticks(range(len(tokens)), tokens)
+        ax.set_title(f"layer {report['layer']} cosine similarity ({report['stabilizer']})")
+        fig.colorbar(image, ax=ax)

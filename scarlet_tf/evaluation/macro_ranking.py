@@ -19,6 +19,7 @@ from scarlet_tf.errors import ScarletError
 from scarlet_tf.evaluation import nas_bench_macro as bench
 from scarlet_tf.evaluation.ranking import ranking_summary
 from scarlet_tf.files import RowWriter, read_rows
+from scarlet_tf.plots import figure
 
 SCORE_FIELDS = ("code", "canonical", "depth", "flops", "params", "truth", "seed0", "seed1",
                 "seed2", "supernet", "supernet_loss")
@@ -148,18 +149,10 @@ def sibling_spread(rows: list[dict], sibling_rows: list[dict]) -> dict | None:
 def scatter(rows: list[dict], path, title: str = "") -> None:
     """PNG: supernet accuracy (y) against the benchmark's mean accuracy (x), coloured by
     the number of kept layers."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 4))
-    points = ax.scatter([100 * r["truth"] for r in rows], [100 * r["supernet"] for r in rows],
-                        c=[r["depth"] for r in rows], s=8, cmap="viridis")
-    fig.colorbar(points, label="kept layers")
-    ax.set_xlabel("NAS-Bench-Macro mean test accuracy (%)")
-    ax.set_ylabel("supernet accuracy, search split (%)")
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, size=(5, 4)) as (fig, ax):
+        points = ax.scatter([100 * r["truth"] for r in rows],
+                            [100 * r["supernet"] for r in rows],
+                            c=[r["depth"] for r in rows], s=8, cmap="viridis")
+        fig.colorbar(points, label="kept layers")
+        ax.set(xlabel="NAS-Bench-Macro mean test accuracy (%)",
+               ylabel="supernet accuracy, search split (%)", title=title)

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats
 
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.plots import figure
 from scarlet_tf.space.spaces import resolve_arch
 
 
@@ -206,19 +207,10 @@ def rank_report(evaluator, truth, top_k: int | None = None) -> dict:
 
 def scatter_plot(report: dict, path, title: str = "") -> None:
     """PNG: supernet accuracy (y) against stand-alone accuracy (x), tau in the title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
     x = [100 * e["standalone"] for e in report["entries"]]
     y = [100 * e["supernet"] for e in report["entries"]]
     tau = report["statistics"]["kendall_tau"]
-    fig, ax = plt.subplots(figsize=(4.5, 4))
-    ax.scatter(x, y, s=24)
-    ax.set_xlabel("stand-alone top-1 (%)")
-    ax.set_ylabel("supernet top-1 (%)")
-    ax.set_title(f"{title} Kendall tau = {'n/a' if tau is None else f'{tau:.3f}'}".strip())
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    with figure(path, size=(4.5, 4)) as (_, ax):
+        ax.scatter(x, y, s=24)
+        ax.set(xlabel="stand-alone top-1 (%)", ylabel="supernet top-1 (%)",
+               title=f"{title} Kendall tau = {'n/a' if tau is None else f'{tau:.3f}'}".strip())

@@ -12,6 +12,7 @@ import keras_tuner as kt
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
+from scarlet_tf.plots import figure, front_panel
 from scarlet_tf.search import nsga2
 
 SCORE = "multi_objective"  # keras-tuner's summed metric for a list of objectives
@@ -92,30 +93,16 @@ def plot_front(trials, objectives, path=None, front=None, title=None):
     """Scatter every trial in the plane of the first two objectives, the front (``front``,
     default: the non-dominated trials) joined in red; saved to ``path`` when given.
     Returns the matplotlib Figure."""
-    import matplotlib
-
-    if path is not None:
-        matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
     objectives = objectives_of(objectives)[:2]
     if len(objectives) < 2:
         raise ScarletError("plot_front needs two objectives")
     trials = list(trials)
     front = pareto_front(trials, objectives) if front is None else list(front)
-    points = [[trial_metrics(t)[o.name] for o in objectives] for t in trials]
-    line = sorted([trial_metrics(t)[o.name] for o in objectives] for t in front)
-    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=120)
-    ax.scatter(*np.array(points).reshape(-1, 2).T, s=10, c="0.65",
-               label=f"trials ({len(trials)})")
-    ax.plot(*np.array(line).reshape(-1, 2).T, "o-", color="tab:red", ms=4,
-            label=f"Pareto front ({len(front)})")
-    ax.set(xlabel=f"{objectives[0].name} ({objectives[0].direction})",
-           ylabel=f"{objectives[1].name} ({objectives[1].direction})", title=title)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path)
-        plt.close(fig)
+    def points(of):
+        return [[trial_metrics(t)[o.name] for o in objectives] for t in of]
+
+    with figure(path) as (fig, ax):
+        front_panel(ax, points(trials), points(front), title=title, label="trials",
+                    xlabel=f"{objectives[0].name} ({objectives[0].direction})",
+                    ylabel=f"{objectives[1].name} ({objectives[1].direction})")
     return fig

@@ -11,6 +11,7 @@ import csv
 import json
 from pathlib import Path
 
+from scarlet_tf.plots import figure, front_panel
 from scarlet_tf.space.spaces import Architecture
 
 FILES = ("pareto.json", "history.csv", "pareto.png", "best.json")
@@ -64,45 +65,39 @@ def plot(path, records: list[dict], problem, judged: dict | None = None) -> None
     """Accuracy against mult-adds (M): every candidate, the front, the mult-add limit; with
     a benchmark's judgement, a second panel of the same networks' true accuracy with the
     pick and the benchmark's best network within the limits."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
     panels = [("accuracy", "accuracy (search split)")]
     if judged:
         panels.append(("truth", f"accuracy in {judged['truth']}"))
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), dpi=120,
-                             squeeze=False)
-    for ax, (key, label) in zip(axes[0], panels):
-        _panel(ax, records, problem, key, label)
-    if judged:
-        ax = axes[0][-1]
-        bench_front = judged["benchmark_front"]
-        ax.step([r["madds"] / 1e6 for r in bench_front], [r["truth"] for r in bench_front],
-                "k-", where="post", lw=1, label="benchmark's true front")
-        for name, marker in (("best", "k*"), ("pick", "bD")):
-            if judged[name]:
-                r = judged[name]
-                ax.plot(r["madds"] / 1e6, r["truth"], marker, ms=9,
-                        label=f"{name} {r['code']} ({100 * r['truth']:.2f}%)")
-        ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with figure(path, panels=len(panels)) as (_, axes):
+        axes = axes if judged else [axes]
+        for ax, (key, label) in zip(axes, panels):
+            _panel(ax, records, problem, key, label)
+        if judged:
+            _truth_marks(axes[-1], judged)
 
 
 def _panel(ax, records: list[dict], problem, key: str, label: str) -> None:
     """One panel: ``key`` of every record and of the front against mult-adds."""
-    ax.scatter([r["madds"] / 1e6 for r in records], [r[key] for r in records], s=10,
-               c="0.65", label=f"evaluated ({len(records)})")
-    front = sorted((r for r in records if r["pareto"]), key=lambda r: r["madds"])
-    ax.plot([r["madds"] / 1e6 for r in front], [r[key] for r in front], "o-",
-            color="tab:red", ms=4, label=f"Pareto front ({len(front)})")
+    def points(of):
+        return [(r["madds"] / 1e6, r[key]) for r in of]
+
+    front_panel(ax, points(records), points(r for r in records if r["pareto"]),
+                xlabel="mult-adds (M)", ylabel=label, title=f"{problem.space.name} search: "
+                f"{', '.join(problem.describe()['objectives'])}")
     if "madds" in problem.limits:
         ax.axvline(problem.limits["madds"] / 1e6, color="k", ls="--", lw=1,
                    label=f"limit {problem.limits['madds'] / 1e6:g}M")
-    ax.set(xlabel="mult-adds (M)", ylabel=label,
-           title=f"{problem.space.name} search: {', '.join(problem.describe()['objectives'])}")
+        ax.legend(loc="lower right", fontsize=8)
+
+
+def _truth_marks(ax, judged: dict) -> None:
+    """The benchmark's true front, its best network within the limits and the pick."""
+    bench_front = judged["benchmark_front"]
+    ax.step([r["madds"] / 1e6 for r in bench_front], [r["truth"] for r in bench_front],
+            "k-", where="post", lw=1, label="benchmark's true front")
+    for name, marker in (("best", "k*"), ("pick", "bD")):
+        if judged[name]:
+            r = judged[name]
+            ax.plot(r["madds"] / 1e6, r["truth"], marker, ms=9,
+                    label=f"{name} {r['code']} ({100 * r['truth']:.2f}%)")
     ax.legend(loc="lower right", fontsize=8)
-    ax.grid(alpha=0.3)
