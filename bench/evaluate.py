@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from scarlet_tf.evaluation.evaluator import Evaluator
 from scarlet_tf.evaluation.folding import extract_subnet
-from scarlet_tf.training.rundir import SupernetRun
+from scarlet_tf.evaluation.runs import SupernetRun
 
 
 def rss_mb() -> float:

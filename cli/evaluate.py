@@ -36,9 +36,9 @@ def evaluate(arch, supernet_dir, dataset, recal_batches, batch_size, split, as_j
 
 def evaluate_arch(arch, supernet_dir, dataset, recal_batches, batch_size, split) -> dict:
     """Score ``arch`` on a supernet run: accuracy, loss and its analytic costs, as a dict."""
+    from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.space.costs import costs
     from scarlet_tf.space.spaces import resolve_arch
-    from scarlet_tf.training.rundir import SupernetRun
 
     run = SupernetRun(supernet_dir)
     arch = resolve_arch(arch, run.space)
@@ -83,7 +83,7 @@ def rank(supernet_dir, truth, out, dataset, recal_batches, max_images, top_k, ar
         rank_on_truths,
         report_table,
     )
-    from scarlet_tf.training.rundir import SupernetRun
+    from scarlet_tf.evaluation.runs import SupernetRun
 
     run = SupernetRun(supernet_dir)
     out = Path(out or run.directory / "rank")
@@ -161,8 +161,8 @@ def analyze(supernet_dir, layer, out, dataset, batch_size, prefix_seed, recal_ba
     """Cosine similarity of the features of every choice of one layer."""
     from scarlet_tf import data
     from scarlet_tf.evaluation.analysis import feature_consistency, heatmap, skippable_layer
+    from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.files import write_json
-    from scarlet_tf.training.rundir import SupernetRun
 
     run = SupernetRun(supernet_dir)
     dataset = dataset or run.dataset

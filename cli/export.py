@@ -7,7 +7,7 @@ import json
 import click
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.latency.timing import describe_latency
+from scarlet_tf.latency.timing import describe_latency, time_export
 from scarlet_tf.names import QUANTIZATIONS
 from scarlet_tf.space.spaces import get_space, resolve_arch
 
@@ -37,8 +37,8 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
 
     Writes OUT and its report OUT.json."""
     from scarlet_tf import export
+    from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.space.costs import costs
-    from scarlet_tf.training.rundir import SupernetRun
 
     if sum((weights is not None, supernet is not None, random_init)) != 1:
         raise ScarletError("give exactly one of --weights, --supernet, --random-init")
@@ -51,9 +51,10 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
     total = costs(arch, space)
     metadata = {"arch": str(arch), "space": space.describe(), "madds": total.madds,
                 "params": total.params}
-    report = export.export(model, out, quantize=quantize, data=representative_data,
-                           parity_images=parity_images, int8_io=int8_io, threads=threads,
-                           metadata=metadata, random_init=random_init)
+    export.export(model, out, quantize=quantize, data=representative_data,
+                  parity_images=parity_images, int8_io=int8_io, metadata=metadata,
+                  random_init=random_init)
+    report = time_export(out, threads=threads)
     click.echo(json.dumps(report) if as_json else export_summary(out, report))
 
 

@@ -87,8 +87,8 @@ def search(supernet_dir, out, objectives, weights, max_madds, max_params, max_la
            latency_table, population, generations, seed, dataset, recal_batches, max_images,
            overwrite, truth):
     """Search the supernet's space with NSGA-II (a keras-tuner oracle) under constraints."""
+    from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.search.truth import check_truth
-    from scarlet_tf.training.rundir import SupernetRun
 
     run = SupernetRun(supernet_dir)
     if truth is not None:

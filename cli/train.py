@@ -71,7 +71,7 @@ def train_supernet(quiet, **settings):
               help="Fine-tune from this supernet's weights (its space is used).")
 def train_subnet(quiet, **settings):
     """Train architecture ARCH (name, string or JSON file) stand-alone."""
-    from scarlet_tf.training.subnet import train_subnet as train
+    from scarlet_tf.standalone.training import train_subnet as train
 
     result = train(SubnetConfig(**settings), verbose=not quiet)
     click.echo(f"done: search accuracy {result['search_accuracy']:.4f}, test accuracy "

@@ -47,9 +47,10 @@ def main() -> None:
                                       evaluator=evaluator)
 
     from scarlet_tf.export import export
+    from scarlet_tf.latency.timing import time_export
 
-    report = export(plain, out / "best.tflite", quantize="none", data="digits",
-                    runs=10 if args.small else 50)
+    export(plain, out / "best.tflite", quantize="none", data="digits")
+    report = time_export(out / "best.tflite", runs=10 if args.small else 50)
     print(f"exported {out / 'best.tflite'}: {report['size_bytes']} bytes, top-1 agreement "
           f"with Keras {report['parity']['agreement']:.3f}, latency "
           f"{report['latency']['latency_ms']:.2f} ms on this host (fastest run over fresh "

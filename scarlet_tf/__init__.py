@@ -2,9 +2,11 @@
 
 The package's folders follow the pipeline: :mod:`~scarlet_tf.space` (spaces,
 architectures, costs), :mod:`~scarlet_tf.network` (blocks, plain models, the supernet),
-:mod:`~scarlet_tf.training`, :mod:`~scarlet_tf.evaluation` (scores, folding, ranking),
-:mod:`~scarlet_tf.search`, :mod:`~scarlet_tf.export` (TFLite) and
-:mod:`~scarlet_tf.latency`; each ``__init__`` states its public names. The light parts
+:mod:`~scarlet_tf.training` (the supernet), :mod:`~scarlet_tf.evaluation` (scores, run
+reader, folding, ranking), :mod:`~scarlet_tf.search`, :mod:`~scarlet_tf.standalone` (the
+chosen architecture trained alone), :mod:`~scarlet_tf.export` (TFLite) and
+:mod:`~scarlet_tf.latency`; each ``__init__`` states its public names, and a stage imports
+only the stages before it. The light parts
 (search spaces, architectures, costs) import without TensorFlow; the Keras-backed names
 below load on first use, so ``scarlet-tf info`` stays fast.
 """
@@ -26,13 +28,13 @@ __version__ = "0.1.0"
 _LAZY = {
     "build_model": "scarlet_tf.network.models",
     "Supernet": "scarlet_tf.network.supernet",
-    "SupernetRun": "scarlet_tf.training.rundir",
+    "SupernetRun": "scarlet_tf.evaluation.runs",
     "SupernetConfig": "scarlet_tf.training.configs",
     "train_supernet": "scarlet_tf.training.supernet",
     "Evaluator": "scarlet_tf.evaluation.evaluator",
     "extract_subnet": "scarlet_tf.evaluation.folding",
     "SubnetConfig": "scarlet_tf.training.configs",
-    "train_subnet": "scarlet_tf.training.subnet",
+    "train_subnet": "scarlet_tf.standalone.training",
     "rank_statistics": "scarlet_tf.evaluation.ranking",
 }
 

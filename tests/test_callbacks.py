@@ -173,9 +173,9 @@ def test_subnet_csv_logger_early_stopping_and_logs(tmp_path):
     columns) are the supernet's loss/accuracy/lr, lr equal to history.json's (the
     epoch's last step's rate); EarlyStopping stops after epoch 2 of 3 and the run is
     scored as finished."""
+    from scarlet_tf.standalone.training import train_subnet
     from scarlet_tf.training.configs import SubnetConfig
     from scarlet_tf.training.schedule import WarmupDecay
-    from scarlet_tf.training.subnet import train_subnet
 
     shallow = ",".join("skip" if s else "e3k3" for s in SKIPPABLE)
     out, table = tmp_path / "run", tmp_path / "log.csv"

@@ -12,9 +12,9 @@ import pytest
 import tensorflow as tf
 
 from scarlet_tf import ScarletError
+from scarlet_tf.evaluation.runs import SupernetRun
 from scarlet_tf.network.supernet import Supernet
 from scarlet_tf.training.checkpoints import RunCheckpoint, weight_map
-from scarlet_tf.training.rundir import SupernetRun
 
 SCRIPT = str(Path(sys.executable).with_name("scarlet-tf"))
 TRAIN = ["--width", "0.25", "--choices", "e3k3se,skip", "--epochs", "2", "--steps-per-epoch",

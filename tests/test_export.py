@@ -104,7 +104,7 @@ def test_benchmark_repeats_the_exports_latency(trained, tmp_path, capsys):
 def test_int8_full_integer_parity_and_accuracy_drop(trained, tmp_path):
     arch, _, model = trained
     out = tmp_path / "int8.tflite"
-    report = pipeline.export(model, out, quantize="int8", int8_io=True, parity_images=300, runs=5)
+    report = pipeline.export(model, out, quantize="int8", int8_io=True, parity_images=300)
     parity = report["parity"]
     assert parity["agreement"] >= 0.9 and parity["accuracy_drop"] <= 0.03
     from ai_edge_litert.interpreter import Interpreter
@@ -118,7 +118,7 @@ def test_int8_full_integer_parity_and_accuracy_drop(trained, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("quantize", ["float16", "dynamic"])
 def test_float16_and_dynamic_range_parity(trained, quantize, tmp_path):
-    report = pipeline.export(trained[2], tmp_path / "q.tflite", quantize=quantize, runs=5)
+    report = pipeline.export(trained[2], tmp_path / "q.tflite", quantize=quantize)
     assert not report["parity"]["accuracy_drop"] > 0.03
 
 

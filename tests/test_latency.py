@@ -228,7 +228,8 @@ def test_table_errors(tmp_path):
     table.save(tmp_path / "lut.json")
     with pytest.raises(ScarletError, match="^latency table is for scarlet width 1.0 input 224 "
                                            "classes 1000, not scarlet width 1.0 input 192") as err:
-        costs("scarlet-a", "scarlet", latency_table=tmp_path / "lut.json", input_size=192)
+        costs("scarlet-a", "scarlet", latency_table=LatencyTable.load(tmp_path / "lut.json"),
+              input_size=192)
     assert "\n" not in str(err.value)
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ScarletError, match="cannot read latency table"):

@@ -14,8 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ["scarlet_tf", "scarlet_tf.space", "scarlet_tf.network", "scarlet_tf.training",
-            "scarlet_tf.evaluation", "scarlet_tf.search", "scarlet_tf.export",
-            "scarlet_tf.latency"]
+            "scarlet_tf.evaluation", "scarlet_tf.search", "scarlet_tf.standalone",
+            "scarlet_tf.export", "scarlet_tf.latency"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -83,3 +83,30 @@ def test_every_repository_import_resolves():
                     for line, alias, attr in reads
                     if alias in modules and not has(modules[alias], attr)]
     assert len(files) > 100 and not missing, "\n".join(missing)
+
+
+STAGES = ["space", "network", "training", "evaluation", "search", "standalone", "export",
+          "latency"]  # the pipeline's order; the ground floor (data, files, ...) is below all
+
+
+def stage_of(module: str) -> int:
+    """The stage index of a ``scarlet_tf`` module, -1 for the ground floor."""
+    part = (module.split(".") + [""])[1]
+    return STAGES.index(part) if part in STAGES else -1
+
+
+def test_imports_run_down_the_stages():
+    """No module imports from a later stage (function-level imports included); the root
+    package's facade is the one place that names every stage."""
+    assert sorted(PACKAGES[1:]) == sorted(f"scarlet_tf.{s}" for s in STAGES)
+    upward = []
+    for path in sorted((ROOT / "scarlet_tf").rglob("*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        if module == "scarlet_tf.__init__":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [
+                alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            upward += [f"{path.relative_to(ROOT)}:{node.lineno}: {name}" for name in names
+                       if name.startswith("scarlet_tf") and stage_of(name) > stage_of(module)]
+    assert not upward, "imports running up a stage:\n" + "\n".join(upward)

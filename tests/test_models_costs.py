@@ -100,7 +100,7 @@ def test_residual_adds_exactly_where_stride_one_and_channels_kept():
     assert adds == expected and len(expected) == 13
 
 
-def test_costs_take_a_latency_table_or_its_path(tmp_path):
+def test_costs_take_a_loaded_latency_table(tmp_path):
     from scarlet_tf.latency.table import LatencyTable
     from scarlet_tf.latency.timing import Protocol
 
@@ -111,7 +111,8 @@ def test_costs_take_a_latency_table_or_its_path(tmp_path):
     table.save(tmp_path / "lut.json")
     arch = space.sample(0)
     expected = 3.0 + sum(ms for (i, _), ms in blocks.items() if not arch.choices[i].is_skip)
-    for given in (table, tmp_path / "lut.json", str(tmp_path / "lut.json")):
+    for given in (table, LatencyTable.load(tmp_path / "lut.json")):
         assert costs(arch, space, latency_table=given).latency_ms == pytest.approx(expected)
-    with pytest.raises(ScarletError, match="latency_table must be a LatencyTable or the path"):
-        costs(arch, space, latency_table=3)
+    for wrong in (3, tmp_path / "lut.json"):
+        with pytest.raises(ScarletError, match="latency_table must be a loaded LatencyTable"):
+            costs(arch, space, latency_table=wrong)

@@ -53,7 +53,7 @@ def test_rank_command_writes_report_and_plot(tiny_supernet_dir, tmp_path):
     from click.testing import CliRunner
     from scarlet_tf.cli.main import cli
 
-    from scarlet_tf.training.rundir import SupernetRun
+    from scarlet_tf.evaluation.runs import SupernetRun
 
     space = SupernetRun(tiny_supernet_dir).space
     truth = [(str(space.sample(seed)), 0.1 * seed) for seed in range(4)]

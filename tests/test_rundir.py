@@ -11,7 +11,7 @@ from conftest import TINY_CHOICES
 
 from scarlet_tf import Architecture, ScarletError, get_space
 from scarlet_tf.evaluation.evaluator import batch_norms
-from scarlet_tf.training.rundir import SupernetRun
+from scarlet_tf.evaluation.runs import SupernetRun
 
 
 @pytest.fixture(scope="module")

@@ -83,9 +83,9 @@ def test_resume_after_kill_result_and_refused_change(tmp_path):
 
 
 def test_init_from_supernet_starts_from_its_weights(tiny_supernet_dir, tmp_path):
+    from scarlet_tf.evaluation.runs import SupernetRun
+    from scarlet_tf.standalone.training import SubnetRun
     from scarlet_tf.training.configs import SubnetConfig
-    from scarlet_tf.training.rundir import SupernetRun
-    from scarlet_tf.training.subnet import SubnetRun
 
     arch = SHALLOW.replace("e3k3", "e3k3se")
     run = SubnetRun(SubnetConfig(arch=arch, out=str(tmp_path), width=1.0,

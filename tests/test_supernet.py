@@ -236,7 +236,7 @@ def test_resume_after_kill_and_refuse_changed_config(tmp_path):
     assert changed.returncode == 2 and "was made with other settings (lr: " in changed.stderr
     assert json.loads((out / "state.json").read_text()) == state
 
-    from scarlet_tf.training.rundir import SupernetRun
+    from scarlet_tf.evaluation.runs import SupernetRun
 
     supernet = SupernetRun(out).supernet
     assert supernet.settings["stabilizer"] == "none"
@@ -283,9 +283,9 @@ def test_two_workers_on_localhost(tmp_path):
 
 def test_checkpoint_round_trip_restores_every_weight(tmp_path):
     """Every weight (choice blocks included) survives save and SupernetRun's load."""
+    from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.network.supernet import Supernet
     from scarlet_tf.training.checkpoints import RunCheckpoint, prepare_run_dir, weight_map
-    from scarlet_tf.training.rundir import SupernetRun
 
     space = get_space("scarlet-cifar", width=0.25, choices="e3k3se,skip")
     net = Supernet(space)

@@ -21,27 +21,25 @@ import tensorflow as tf
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.evaluation.evaluator import recalibrate_batch_norms
+from scarlet_tf.evaluation.runs import SupernetRun
 from scarlet_tf.export.parity import parity, real_images
 from scarlet_tf.export.tflite import lowering_problems, op_counts, to_tflite
-from scarlet_tf.latency.timing import benchmark
 from scarlet_tf.network.models import build_model
 from scarlet_tf.space.costs import costs
 from scarlet_tf.space.spaces import Architecture, SearchSpace
-from scarlet_tf.training.rundir import SupernetRun
 
 
 def export(model: keras.Model, out: str | os.PathLike, *, quantize: str = "none",
            data: str = "digits", parity_images: int = 200, calibration_images: int = 100,
-           int8_io: bool = False, threads: int = 1, runs: int = 50, metadata: dict | None = None,
+           int8_io: bool = False, metadata: dict | None = None,
            random_init: bool = False) -> dict:
     """Convert, check and write ``out`` plus its sidecar ``out.json``; return the report.
 
     The report holds ``metadata`` (e.g. arch, space, madds), the quantization, file size
-    in bytes, op counts, the parity figures on ``parity_images`` images of ``data``'s test
-    split (``calibration_images`` of its train split calibrate int8, and the BatchNorm
-    statistics of a ``random_init`` model, set in place) and the host latency
-    (:meth:`scarlet_tf.latency.timing.Latency.to_dict`: ``latency_ms`` is the fastest run over
-    fresh interpreters, as ``scarlet-tf benchmark`` reports it).
+    in bytes, op counts and the parity figures on ``parity_images`` images of ``data``'s
+    test split (``calibration_images`` of its train split calibrate int8, and the
+    BatchNorm statistics of a ``random_init`` model, set in place). Timing is the latency
+    stage's (:func:`scarlet_tf.latency.timing.time_export` adds it to the sidecar).
     Raises ScarletError, writing nothing, when any check fails.
     """
     size = model.input_shape[1]
@@ -59,8 +57,7 @@ def export(model: keras.Model, out: str | os.PathLike, *, quantize: str = "none"
     Path(out).write_bytes(flatbuffer)
     report = {**(metadata or {}), "quantize": quantize, "int8_io": int8_io,
               "input_shape": [1, size, size, 3], "size_bytes": len(flatbuffer), "ops": ops,
-              "parity": check.to_dict(),
-              "latency": benchmark(out, threads=threads, runs=runs).to_dict()}
+              "parity": check.to_dict()}
     sidecar(out).write_text(json.dumps(report, indent=2) + "\n")
     return report
 

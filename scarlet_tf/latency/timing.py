@@ -137,6 +137,21 @@ def benchmark(model: str | os.PathLike | bytes, runner=None, **protocol) -> Late
     return measure([model], runner or HostRunner(**protocol))[0]
 
 
+def time_export(out: str | os.PathLike, **protocol) -> dict:
+    """Time an exported model (:func:`benchmark`, ``protocol`` its settings: threads, runs,
+    ...) and add the result to its sidecar ``out.json`` as ``latency``; returns the sidecar's
+    report."""
+    from scarlet_tf.files import read_json, write_json
+
+    path = Path(f"{out}.json")
+    report = read_json(path)
+    if report is None:
+        raise ScarletError(f"{out} has no export report {path}; export it first")
+    report["latency"] = benchmark(out, **protocol).to_dict()
+    write_json(path, report)
+    return report
+
+
 def time_interpreter(model: str | os.PathLike | bytes, *, threads: int = 1, runs: int = 50,
                      warmup: int = 10) -> Timing:
     """One fresh LiteRT interpreter (XNNPACK, ``threads`` threads) on batch-1 random input:

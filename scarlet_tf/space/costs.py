@@ -13,7 +13,6 @@ Counting convention (the paper's):
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from scarlet_tf.errors import ScarletError
@@ -107,10 +106,11 @@ def costs(arch, space: str | SearchSpace = "scarlet", latency_table=None,
     """Mult-adds and trainable parameters of ``arch`` (name, string, digit code or
     Architecture).
 
-    ``latency_table``: a :class:`scarlet_tf.latency.table.LatencyTable` (or any object with its
-    ``predict(arch, space)``) or the path of one, of the same space (ScarletError for a
-    table of another space, width, classes or input size); adds the predicted latency in
-    ms (the fastest run over fresh interpreters, as ``scarlet-tf benchmark`` reports it).
+    ``latency_table``: a loaded :class:`scarlet_tf.latency.table.LatencyTable`
+    (``LatencyTable.load(path)``; or any object with its ``predict(arch, space)``) of the
+    same space (ScarletError for a table of another space, width, classes or input size);
+    adds the predicted latency in ms (the fastest run over fresh interpreters, as
+    ``scarlet-tf benchmark`` reports it).
     ``space_kwargs`` (width, num_classes, input_size) go to :func:`get_space`.
     """
     space = get_space(space, **space_kwargs)
@@ -124,12 +124,8 @@ def costs(arch, space: str | SearchSpace = "scarlet", latency_table=None,
 
 
 def _table(table):
-    """A latency table object, loaded when given as a path (str or os.PathLike)."""
-    if isinstance(table, (str, os.PathLike)):
-        from scarlet_tf.latency.table import LatencyTable
-
-        return LatencyTable.load(table)
+    """``table`` when it predicts latency; a clear error for anything else (a path too)."""
     if not hasattr(table, "predict"):
-        raise ScarletError(f"latency_table must be a LatencyTable or the path of its JSON "
-                           f"file, got {type(table).__name__}")
+        raise ScarletError(f"latency_table must be a loaded LatencyTable "
+                           f"(LatencyTable.load(path)), got {type(table).__name__}")
     return table

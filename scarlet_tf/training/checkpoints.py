@@ -16,7 +16,7 @@ damaged later (a truncated copy, a full disk) is skipped with one warning for th
 one that loads; a damaged ``checkpoints/checkpoint`` index is rebuilt from the files.
 
 This module writes the directory (for the trainer) and holds the checkpoint format;
-:class:`scarlet_tf.training.rundir.SupernetRun` is the one reader of a finished or running run.
+:class:`scarlet_tf.evaluation.runs.SupernetRun` is the one reader of a finished or running run.
 """
 
 from __future__ import annotations

@@ -100,13 +100,14 @@ def benchmark(model: Path, table: Path) -> dict:
 def measure_arch(index: int, arch: str, stratum: str, args, table: Path) -> dict:
     """Export ``arch`` (random init), benchmark it; one CSV row."""
     from scarlet_tf import costs
+    from scarlet_tf.latency.table import LatencyTable
 
     model = args.work / f"arch{index:02d}.tflite"
     if not Path(f"{model}.json").is_file():
         run("export-tflite", arch, "--random-init", *space_args(args), "--parity-images",
             str(args.parity_images), "--out", str(model))
     record = benchmark(model, table)
-    predicted = costs(arch, args.space, latency_table=table, width=args.width,
+    predicted = costs(arch, args.space, latency_table=LatencyTable.load(table), width=args.width,
                       **({"input_size": args.input_size} if args.input_size else {})).latency_ms
     median = record["one_interpreter"]["median_ms"]
     return {"index": index, "arch": arch, "stratum": stratum, "predicted_ms": predicted,

@@ -29,12 +29,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from scarlet_tf.evaluation.runs import SupernetRun
 from scarlet_tf.latency.builder import measure_archs
 from scarlet_tf.latency.table import LatencyTable
 from scarlet_tf.search import SearchProblem, run_search
 from scarlet_tf.space.costs import costs
 from scarlet_tf.space.spaces import Architecture
-from scarlet_tf.training.rundir import SupernetRun
 
 REFERENCE = "scarlet-a"
 

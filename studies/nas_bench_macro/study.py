@@ -90,8 +90,8 @@ def retest(name: str, runs: Path, out: Path) -> None:
     recalibration count, into ``<out>/<name>/retest.csv`` (resumable)."""
     from scarlet_tf.evaluation import nas_bench_macro
     from scarlet_tf.evaluation.evaluator import Evaluator
+    from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.files import RowWriter, read_rows
-    from scarlet_tf.training.rundir import SupernetRun
 
     path = out / name / "retest.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,10 +172,10 @@ def parity(runs: Path, out: Path) -> None:
     """``PARITY["path"]`` trained alone in the supernet (its sampler fixed, no warm-up or
     matched init: the plain model's initialization) and as the plain Keras model with the
     same recipe (no dropout or EMA); both scored on the whole search split."""
+    from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.files import write_json
+    from scarlet_tf.standalone.training import train_subnet
     from scarlet_tf.training.configs import SubnetConfig
-    from scarlet_tf.training.rundir import SupernetRun
-    from scarlet_tf.training.subnet import train_subnet
     from scarlet_tf.training.supernet import train_supernet
 
     result = out / "parity.json"

@@ -208,7 +208,7 @@ def score_all(runs: Path, results: Path, variants, arch_rows) -> None:
         todo = [a["arch"] for a in arch_rows if (variant, a["arch"]) not in done]
         if not todo or not supernet_done(supernet_dir(runs, variant)):
             continue
-        from scarlet_tf.training.rundir import SupernetRun
+        from scarlet_tf.evaluation.runs import SupernetRun
 
         evaluator = SupernetRun(supernet_dir(runs, variant)).evaluator(
             str(ARCHIVE), recal_batches=RECAL_BATCHES)

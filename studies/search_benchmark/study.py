@@ -131,8 +131,8 @@ def row(method, seed, limit, judged) -> dict:
 
 def run_all(supernet: Path, out: Path, work: Path) -> None:
     """Every limit and seed: the three pickers, rows appended as they finish."""
+    from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.files import RowWriter, read_rows
-    from scarlet_tf.training.rundir import SupernetRun
 
     rows = read_rows(out / "results.csv")
     found = {(r["method"], int(r["seed"]), int(r["max_flops"])): r for r in rows}

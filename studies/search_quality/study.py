@@ -70,8 +70,8 @@ def compare(name, problem, make_scorer, seeds, population, generations, work) ->
 
 def trained_supernet(out: Path):
     """A supernet trained briefly on digits (reused when ``out`` already holds it)."""
+    from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.training.configs import SupernetConfig
-    from scarlet_tf.training.rundir import SupernetRun
     from scarlet_tf.training.supernet import train_supernet
 
     train_supernet(SupernetConfig(out=str(out), **SUPERNET), verbose=False)

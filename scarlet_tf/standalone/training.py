@@ -28,6 +28,7 @@ import tensorflow as tf
 from scarlet_tf import data
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.evaluation.evaluator import recalibrate_batch_norms
+from scarlet_tf.evaluation.runs import SupernetRun
 from scarlet_tf.files import read_json, write_json
 from scarlet_tf.names import DEFAULT_RECAL_BATCHES
 from scarlet_tf.network.models import build_model
@@ -36,7 +37,6 @@ from scarlet_tf.space.spaces import get_space, resolve_arch
 from scarlet_tf.training.checkpoints import prepare_run_dir
 from scarlet_tf.training.configs import SubnetConfig
 from scarlet_tf.training.distribute import is_chief, make_strategy
-from scarlet_tf.training.rundir import SupernetRun
 from scarlet_tf.training.schedule import EXPONENTIAL_EPOCHS, WarmupDecay, plan_steps
 
 
