@@ -146,7 +146,7 @@ class Supernet(keras.Model):
     def call(self, images, path, training=None):
         return self.run_path(images, path, training=training)[0]
 
-    def run_path(self, images, path, training=None, watch=None, companions=None):
+    def run_path(self, images, path, training=None, watch=None, slots=None):
         """Logits [B, classes] of ``path`` (int32 [num_layers]), with per layer the
         picked handles and the tensors read from them (see
         :meth:`scarlet_tf.network.switching.LayerSwitch.forward`). Traced, one graph serves
@@ -154,7 +154,7 @@ class Supernet(keras.Model):
         x = self.stem(images, training=training)
         picks, reads = [], []
         for i, switch in enumerate(self.switches):
-            picks.append(switch.pick(path[i], companions))
+            picks.append(switch.pick(path[i], slots))
             x, read = switch.forward(x, picks[-1], bool(training), watch)
             reads.append(read)
         return self.head(x, training=training), picks, reads

@@ -109,13 +109,13 @@ def null_shapes(spec, hidden: int) -> dict:
 @dataclass
 class Picked:
     """One layer's chosen choice: whether it is the skip / has squeeze-excite, and the
-    handles of its variables by role and of each trainable role's companions (optimizer
-    slots); roles it lacks point to null variables."""
+    handles of its variables by role and of each trainable role's optimizer slots; roles
+    it lacks point to null variables."""
 
     is_skip: tf.Tensor
     has_se: tf.Tensor
     handles: dict
-    companions: dict
+    slots: dict
 
 
 class LayerSwitch:
@@ -153,13 +153,13 @@ class LayerSwitch:
         """The BatchNorm momentum of this layer's choices (read when a step is traced)."""
         return next(o.expand_bn.momentum for o in self.block.options if isinstance(o, MBConv))
 
-    def pick(self, index, companions: dict | None = None) -> Picked:
-        """Handles of choice ``index`` (scalar int32) in replica context. ``companions``
-        maps ``id(variable)`` to the same number of companion variables (optimizer
-        slots) for every trainable variable."""
-        companions = companions or {}
-        count = len(next(iter(companions.values()), []))
-        table = self._table(companions, count)
+    def pick(self, index, slots: dict | None = None) -> Picked:
+        """Handles of choice ``index`` (scalar int32) in replica context. ``slots``
+        maps ``id(variable)`` to its optimizer slot variables (the same number for every
+        trainable variable)."""
+        slots = slots or {}
+        count = len(next(iter(slots.values()), []))
+        table = self._table(slots, count)
         row = iter(tf.unstack(tf.gather(table, index), num=table.shape[1]))
         handles, extra = {}, {}
         for role in self.used:
@@ -172,24 +172,24 @@ class LayerSwitch:
 
         return Picked(flags(self.skip), flags(self.se), handles, extra)
 
-    def _table(self, companions: dict, count: int):
+    def _table(self, slots: dict, count: int):
         """The handles [options, columns] of this replica's copies (per role: the
-        variable, then its companions), built once, eagerly, and captured as one tensor
+        variable, then its slots), built once, eagerly, and captured as one tensor
         (capturing every variable's handle separately costs per call in proportion to the
         whole space).
-        A null variable is its own companion (zero gradients keep it and its slots 0)."""
+        A null variable is its own slot (zero gradients keep it and its slots 0)."""
         replica = replica_index()
         first = self.roles[0][self.used[0]]
-        key = (count, replica, tuple(id(c) for c in companions.get(id(first), [])))
+        key = (count, replica, tuple(id(c) for c in slots.get(id(first), [])))
         if key not in self._tables:
-            companions = {**companions, **{id(v): [v] * count for v in self.nulls.values()}}
+            slots = {**slots, **{id(v): [v] * count for v in self.nulls.values()}}
             with tf.init_scope():
                 columns = []
                 for role in self.used:
                     variables = [roles[role] for roles in self.roles]
                     columns.append([local_handle(v, replica) for v in variables])
                     if not is_statistic(role):
-                        columns += [[local_handle(companions[id(v)][k], replica)
+                        columns += [[local_handle(slots[id(v)][k], replica)
                                      for v in variables] for k in range(count)]
                 self._tables[key] = tf.stack([tf.stack(c) for c in columns], axis=1)
         return self._tables[key]

@@ -1,4 +1,4 @@
-"""Surrogate-assisted pre-screening of offspring (no Keras).
+"""Surrogate-assisted pre-screening of offspring (scikit-learn models of the objectives).
 
 Each generation the oracle breeds ``screening`` times more children than it evaluates,
 fits a cheap model of every objective (and of the limits' violation, when some trial

@@ -65,11 +65,6 @@ def choice_cost(layer: LayerSpec, choice: Choice) -> Cost:
     return cost + conv_cost(side_out, 1, hidden, layer.out_channels)
 
 
-def stabilizer_cost(layer: LayerSpec) -> Cost:
-    """Cost of a learnable stabilizer (1x1 conv, no bias, no BN) at a skip layer."""
-    return conv_cost(layer.out_resolution, 1, layer.in_channels, layer.out_channels, bn=False)
-
-
 def stem_cost(space: SearchSpace) -> Cost:
     """Stem conv (3x3, stride 2 or 1) and, where the space has it, the separable block."""
     side = space.stem_resolution

@@ -177,7 +177,7 @@ class SearchSpace:
         return described
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Family:
     """The fixed frame of a space: everything but width, classes, input size and a
     restriction of the choices.
@@ -292,15 +292,21 @@ _NAS_BENCH_MACRO_CHOICES = (SKIP, Choice(3, 3), Choice(6, 5))  # digits 0, 1, 2
 
 FAMILIES = {
     family.name: family for family in (
-        Family("scarlet", STAGES, 224, 1000, 32, 2, 2, 16, 1280, "hard_swish", "relu6",
-               ALL_CHOICES),
-        Family("scarlet-cifar", STAGES, 32, 10, 32, 1, 1, 16, 1280, "hard_swish", "relu6",
-               ALL_CHOICES),
+        Family(name="scarlet", stages=STAGES, input_size=224, num_classes=1000,
+               stem_channels=32, stem_stride=2, first_stride=2, sep_channels=16,
+               head_channels=1280, activation="hard_swish", frame_activation="relu6",
+               choices=ALL_CHOICES),
+        Family(name="scarlet-cifar", stages=STAGES, input_size=32, num_classes=10,
+               stem_channels=32, stem_stride=1, first_stride=1, sep_channels=16,
+               head_channels=1280, activation="hard_swish", frame_activation="relu6",
+               choices=ALL_CHOICES),
         # NAS-Bench-Macro (Su et al., CVPR 2021): ReLU, no squeeze-excite, no separable
         # block; the skip at a stage's first layer is a strided 1x1 conv with BN.
-        Family("nas-bench-macro", ((64, 2, 2), (128, 3, 2), (256, 3, 2)), 32, 10, 32, 1, 2,
-               0, 1280, "relu", "relu",
-               tuple(c for c in ALL_CHOICES if c in _NAS_BENCH_MACRO_CHOICES),
+        Family(name="nas-bench-macro", stages=((64, 2, 2), (128, 3, 2), (256, 3, 2)),
+               input_size=32, num_classes=10, stem_channels=32, stem_stride=1,
+               first_stride=2, sep_channels=0, head_channels=1280, activation="relu",
+               frame_activation="relu",
+               choices=tuple(c for c in ALL_CHOICES if c in _NAS_BENCH_MACRO_CHOICES),
                skip_everywhere=True, digits=_NAS_BENCH_MACRO_CHOICES),
     )
 }
@@ -446,7 +452,8 @@ class Architecture:
         return ",".join(c.token for c in self.choices)
 
 
-# The paper's released models (PAPER.md), by name; Architecture.parse accepts the names.
+# The released SCARLET-A/B/C of Chu et al. (SCARLET-NAS), by name;
+# Architecture.parse accepts the names.
 NAMED = {
     "scarlet-a": "e3k7,e6k5,e3k5,e3k7se,e6k3se,e3k5se,e6k3se,e3k3,e3k7se,e3k7,"
                  "e3k5,e3k7se,e3k3,e3k7se,e6k3se,e6k5se,e3k3se,e6k3se,e6k7se",

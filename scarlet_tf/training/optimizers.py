@@ -56,10 +56,10 @@ class MaskedOptimizer:
 
     def apply_layer(self, picked, grads: dict, lr) -> None:
         """Update the picked choice of one layer; ``picked`` must carry this optimizer's
-        slots as companions; ``grads`` maps trainable roles to all-reduced gradients
+        slots; ``grads`` maps trainable roles to all-reduced gradients
         (roles the choice lacks update null variables, which stay 0)."""
         for role, grad in grads.items():
-            self.update(picked.handles[role], picked.companions[role], grad, lr,
+            self.update(picked.handles[role], picked.slots[role], grad, lr,
                         role in DECAYED_ROLES)
 
 

@@ -93,7 +93,7 @@ class SupernetTrainer:
         with tf.GradientTape() as tape:
             logits, picks, reads = self.supernet.run_path(images, path, training=True,
                                                           watch=tape.watch,
-                                                          companions=self.optimizer.slots)
+                                                          slots=self.optimizer.slots)
             per_example = keras.losses.categorical_crossentropy(
                 onehot, logits, from_logits=True, label_smoothing=self.config.label_smoothing)
             loss = tf.reduce_sum(per_example) / self.config.batch_size
