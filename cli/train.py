@@ -41,13 +41,9 @@ SUBNET = defaults(SubnetConfig)
 def train_supernet(quiet, **settings):
     """Train a stabilized weight-sharing supernet with single-path sampling.
 
-    Budget: with W choices with weights per layer (skip has none), supernet scores leave
-    chance after about 20 x W steps at batch 64 and approach one path's after about four
-    times that: 240 and 960 steps for all 13 choices (measured on digits,
-    studies/supernet_law). With --no-matched-init it takes about 20 x W^2 (2,880 for all
-    13). The run states its budget before training and warns below it. The rule was
-    measured without --firsts-warmup, which brought all 13 choices to one path's level
-    within 160 steps on digits."""
+    The run states its budget before training (steps, choices with weights per layer,
+    updates per choice, the steps the budget rule asks for) and warns below it; the rule
+    and the measurements behind it are in studies/supernet_law."""
     from scarlet_tf.training.supernet import train_supernet as train
 
     _, history = train(SupernetConfig(**settings), verbose=not quiet)
