@@ -132,7 +132,8 @@ def halves(outcomes: dict) -> dict:
 
 def retest_report(out: Path, name: str) -> list[dict]:
     """Kendall tau between the halves (accuracy, and minus loss) per recalibration count
-    and image count, with bootstrap 95% intervals."""
+    and image count, with bootstrap 95% intervals; then, on all images, tau between the
+    scores after each recalibration count and after the most (``"against"``)."""
     from scipy.stats import kendalltau
 
     from scarlet_tf.evaluation.ranking import bootstrap_intervals
@@ -153,6 +154,36 @@ def retest_report(out: Path, name: str) -> list[dict]:
                               "kendall_tau_ci": bootstrap_intervals(a, b)["kendall_tau"],
                               "mean_accuracy": float(np.mean([float(r[f"accuracy_a{n}"])
                                                               for r in chosen]))})
+    return table + recal_agreement(rows)
+
+
+def recal_agreement(rows: list[dict]) -> list[dict]:
+    """Tau, on all scored images of both halves, between each recalibration count's
+    scores and the largest count's, over the networks scored with both."""
+    from scipy.stats import kendalltau
+
+    from scarlet_tf.evaluation.ranking import bootstrap_intervals
+
+    n, most = max(RETEST["images"]), max(RETEST["recal_batches"])
+    def scores(recal, metric):
+        return {r["code"]: (float(r[f"{metric}_a{n}"]) + float(r[f"{metric}_b{n}"])) / 2
+                for r in rows if int(r["recal_batches"]) == recal}
+
+    table = []
+    for recal in RETEST["recal_batches"][:-1]:
+        for metric, sign in (("accuracy", 1), ("loss", -1)):
+            ours, reference = scores(recal, metric), scores(most, metric)
+            codes = sorted(set(ours) & set(reference))
+            if len(codes) < 3:
+                continue
+            a = sign * np.array([ours[c] for c in codes])
+            b = sign * np.array([reference[c] for c in codes])
+            table.append({"recal_batches": recal, "against": most, "images": 2 * n,
+                          "score": metric, "networks": len(codes),
+                          "kendall_tau": kendalltau(a, b)[0],
+                          "kendall_tau_ci": bootstrap_intervals(a, b)["kendall_tau"],
+                          "mean_accuracy": float(np.mean(list(scores(recal, "accuracy")
+                                                              .values())))})
     return table
 
 
@@ -240,10 +271,12 @@ def report(out: Path) -> None:
                                       "parity": read_json(out / "parity.json")})
     lines = []
     for name, table in retests.items():
-        lines += [f"Test-retest of {name} (tau between disjoint halves of search):", "",
-                  "| recal batches | images per half | score | networks | tau [95%] | "
+        lines += [f"Test-retest of {name}: tau between disjoint halves of search (images per "
+                  "half), or between recalibration counts on all images (vs):", "",
+                  "| recal batches | images | score | networks | tau [95%] | "
                   "mean accuracy |", "|---" * 6 + "|"]
-        lines += [f"| {t['recal_batches']} | {t['images']} | {t['score']} | {t['networks']} "
+        lines += [f"| {t['recal_batches']}{' vs ' + str(t['against']) if 'against' in t else ''}"
+                  f" | {t['images']} | {t['score']} | {t['networks']} "
                   f"| {interval(t['kendall_tau'], t['kendall_tau_ci'])} | "
                   f"{t['mean_accuracy']:.3f} |" for t in table]
         lines.append("")
@@ -296,9 +329,10 @@ def main() -> None:
     parser.add_argument("--run", help="<variant>-e<epochs>, for --only train/retest/rank")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    if not ARCHIVE.is_file() and args.only != "report":
-        sys.exit(f"error: the CIFAR-10 archive {ARCHIVE} is missing")
-    settings(args.out)
+    if args.only != "report":
+        if not ARCHIVE.is_file():
+            sys.exit(f"error: the CIFAR-10 archive {ARCHIVE} is missing")
+        settings(args.out)  # the settings and commit of the code that computes
     stages = {"train": lambda: train(args.run, args.runs),
               "retest": lambda: retest(args.run, args.runs, args.out),
               "rank": lambda: rank(args.run, args.runs, args.out),
