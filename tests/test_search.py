@@ -270,3 +270,15 @@ def test_search_script_records_what_it_scored(tiny_supernet_dir, tmp_path):
     scored = json.loads((out / "pareto.json").read_text())["scored"]
     assert scored["split"] == "search" and scored["images"] == 40
     assert len(scored["per_class"]) == 10 and sum(scored["per_class"].values()) == 40
+
+
+@pytest.mark.parametrize("name", ["scarlet", "nas-bench-macro"])
+def test_candidate_values_and_paths_round_trip(name):
+    space = get_space(name)
+    problem = SearchProblem(space)
+    for seed in range(20):
+        arch = space.sample(seed)
+        path = tuple(space.encode(arch))
+        values = problem.values_of(path)
+        assert values == {layer.name: c.token for layer, c in zip(space.layers, arch.choices)}
+        assert problem.path_of(values) == path

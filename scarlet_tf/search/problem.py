@@ -17,7 +17,7 @@ import numpy as np
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.search import nsga2
 from scarlet_tf.space.costs import choice_cost, head_cost, stem_cost
-from scarlet_tf.space.spaces import Architecture, SearchSpace
+from scarlet_tf.space.spaces import SearchSpace
 
 # objective name -> allowed directions (the first is the default)
 DIRECTIONS = {"accuracy": ("max",), "madds": ("min",), "params": ("min", "max"),
@@ -80,6 +80,8 @@ class SearchProblem:
         self._tables = {k: [np.array([getattr(c, k) for c in row]) for row in per_layer]
                         for k in COSTS[:2]}
         self._fixed = {k: getattr(fixed, k) for k in COSTS[:2]}
+        # per layer: token -> choice index, so a candidate is parsed once, at the oracle
+        self._index = [{c.token: i for i, c in enumerate(layer.choices)} for layer in space.layers]
         self._check_latency()
         self.bounds = {name: self._bounds(name) for name in self.cost_names}
         self._check_limits()
@@ -192,15 +194,14 @@ class SearchProblem:
         return self.repair(path, rng, budget) or self.repair(path, rng)
 
     def path_of(self, values: dict) -> tuple[int, ...]:
-        """Integer path of hyperparameter values ``{"layer01": "e3k3", ...}``."""
-        arch = Architecture.parse(",".join(values[layer.name] for layer in self.space.layers),
-                                  self.space)
-        return self.space.encode(arch)
+        """Integer path of hyperparameter values ``{"layer01": "e3k3", ...}`` (each the
+        token of one of its layer's choices, as the oracle's ``hp.Choice`` allows)."""
+        return tuple(self._index[i][values[layer.name]]
+                     for i, layer in enumerate(self.space.layers))
 
     def values_of(self, path) -> dict:
         """Hyperparameter values (``{"layer01": token}``) of an integer path."""
-        arch = self.space.decode(path)
-        return {layer.name: c.token for layer, c in zip(self.space.layers, arch.choices)}
+        return {layer.name: layer.choices[i].token for layer, i in zip(self.space.layers, path)}
 
     def vectors(self, metrics: list[dict]) -> np.ndarray:
         """Float ``[N, M]``: objectives of evaluated candidates, all to minimize."""
