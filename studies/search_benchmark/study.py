@@ -96,11 +96,12 @@ def random_pick(scorer, limit, seed, evaluations: int) -> dict:
     codes = sorted(feasible_codes(problem))
     rng = np.random.default_rng(seed)
     chosen = [codes[i] for i in rng.choice(len(codes), evaluations, replace=False)]
-    records = [{"arch": str(scorer.family.parse(c)), **scorer(c), "feasible": True,
-                **problem.costs(problem.space.encode(scorer.family.parse(c)))} for c in chosen]
-    front = nsga2.non_dominated_sort(problem.vectors(records))[0]
+    archs = [scorer.family.parse(c) for c in chosen]
+    records = [{"arch": str(arch), **scorer(code), "feasible": True,
+                **problem.costs(problem.space.encode(arch))} for code, arch in zip(chosen, archs)]
+    front = set(nsga2.non_dominated_sort(problem.vectors(records))[0].tolist())
     for i, record in enumerate(records):
-        record["pareto"] = bool(np.isin(i, front))
+        record["pareto"] = i in front
     return judge(records, problem)
 
 
