@@ -15,7 +15,8 @@ recalibrated on fixed batches, fixed images), so each network is scored once and
 its evaluations times the measured seconds per score. Every setting is pinned here and
 written to ``settings.json``:
 
-    python studies/search_benchmark/study.py --supernet runs/nas_bench_macro/learnable-e3
+    python studies/search_benchmark/study.py --supernet runs/nas_bench_macro/learnable-e3 \
+        --reuse results/nas_bench_macro/learnable-e3   # that ranking's scores, checked
     python studies/search_benchmark/study.py --only report
 
 Outputs in ``--out``: ``picks.csv`` (method, seed, max_flops, code), ``results.csv`` (one
@@ -54,7 +55,7 @@ class CachedScorer:
         rows = read_rows(path)
         self.cache = {r["code"]: {"accuracy": float(r["accuracy"]), "loss": float(r["loss"])}
                       for r in rows}
-        self.seconds = [float(r["seconds"]) for r in rows]
+        self.seconds = [float(r["seconds"]) for r in rows if r["seconds"] != "nan"]
         self.writer = RowWriter(path, ("code", "accuracy", "loss", "seconds"), rows)
         self.evaluator = run.evaluator(str(ARCHIVE), **SCORING)
 
@@ -66,6 +67,31 @@ class CachedScorer:
             self.seconds.append(time.perf_counter() - start)
             self.writer.write({"code": code, **self.cache[code], "seconds": self.seconds[-1]})
         return self.cache[code]
+
+    def reuse(self, ranking: Path, run) -> int:
+        """Take the scores of a ``scarlet-tf rank --truth nas-bench-macro`` folder made on
+        the same checkpoint at the same precision (seconds recorded as nan); two of them
+        are scored again first and must agree to one image. Returns how many were new."""
+        from scarlet_tf.files import read_json, read_rows
+        from scarlet_tf.training.checkpoints import read_state
+
+        source = read_json(ranking / "source.json", {})
+        step = (read_state(run.directory / "state.json") or {}).get("step")
+        if (Path(source.get("supernet", "")).resolve(), source.get("step")) != (
+                run.directory.resolve(), step) or any(
+                source.get(k) != v for k, v in SCORING.items()):
+            sys.exit(f"error: {ranking} was scored on another checkpoint or precision")
+        rows = [r for r in read_rows(ranking / "scores.csv") if r["code"] not in self.cache]
+        for r in rows[:2]:
+            again = self(r["code"])
+            if abs(again["accuracy"] - float(r["supernet"])) > 1.01 / SCORING["max_images"]:
+                sys.exit(f"error: {r['code']} scores {again['accuracy']} now, "
+                         f"{r['supernet']} in {ranking}")
+        for r in rows[2:]:
+            self.cache[r["code"]] = {"accuracy": float(r["supernet"]),
+                                     "loss": float(r["supernet_loss"])}
+            self.writer.write({"code": r["code"], **self.cache[r["code"]], "seconds": "nan"})
+        return max(len(rows) - 2, 0)
 
 
 def problem_at(limit):
@@ -130,14 +156,18 @@ def row(method, seed, limit, judged) -> dict:
             or nan, "evaluations": judged["evaluated"]}
 
 
-def run_all(supernet: Path, out: Path, work: Path) -> None:
-    """Every limit and seed: the three pickers, rows appended as they finish."""
+def run_all(supernet: Path, out: Path, work: Path, reuse: Path | None = None) -> None:
+    """Every limit and seed: the three pickers, rows appended as they finish (scores of
+    the ranking folder ``reuse`` taken first)."""
     from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.files import RowWriter, read_rows
 
     rows = read_rows(out / "results.csv")
     found = {(r["method"], int(r["seed"]), int(r["max_flops"])): r for r in rows}
-    scorer = CachedScorer(SupernetRun(supernet), out / "scores.csv")
+    run = SupernetRun(supernet)
+    scorer = CachedScorer(run, out / "scores.csv")
+    if reuse:
+        print(f"{scorer.reuse(reuse, run)} scores taken from {reuse}", flush=True)
     writer = RowWriter(out / "results.csv", FIELDS, rows)
     pickers = {"free-rule": lambda limit, seed: free_pick(limit),
                "supernet-nsga2": lambda limit, seed: nsga2_pick(scorer, limit, seed, work),
@@ -166,7 +196,8 @@ def report(out: Path) -> None:
         writer.writerow(("method", "seed", "max_flops", "code"))
         writer.writerows((r["method"], r["seed"], r["max_flops"], r["code"]) for r in rows)
     scores = read_rows(out / "scores.csv")
-    per_score = float(np.mean([float(r["seconds"]) for r in scores])) if scores else None
+    timed = [float(r["seconds"]) for r in scores if r["seconds"] != "nan"]
+    per_score = float(np.mean(timed)) if timed else None
     summary, lines = [], ["| FLOPs limit | method | seeds | regret, points: mean [min, max] | "
                           "true hypervolume / benchmark's | evaluations | search wall time |",
                           "|---" * 7 + "|"]
@@ -196,7 +227,7 @@ def report(out: Path) -> None:
     print("\n".join(lines))
 
 
-def settings(out: Path, supernet: Path) -> None:
+def settings(out: Path, supernet: Path, reuse: Path | None) -> None:
     """settings.json: the pinned settings, the supernet run and the package commit."""
     import json
 
@@ -207,7 +238,8 @@ def settings(out: Path, supernet: Path) -> None:
     config = json.loads((supernet / "config.json").read_text())["config"]
     write_json(out / "settings.json", {"limits": LIMITS, "seeds": SEEDS, "search": SEARCH,
                                        "scoring": SCORING, "supernet": str(supernet),
-                                       "supernet_config": config, "commit": commit})
+                                       "supernet_config": config, "reuse": reuse and str(reuse),
+                                       "commit": commit})
 
 
 def main() -> None:
@@ -217,14 +249,16 @@ def main() -> None:
                         default=ROOT / "runs" / "nas_bench_macro" / "learnable-e3")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "search_benchmark")
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "search_benchmark")
+    parser.add_argument("--reuse", type=Path, help="a rank --truth nas-bench-macro folder of "
+                        "the same supernet and precision whose scores to take")
     parser.add_argument("--only", choices=("report",))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.only != "report":
         if not ARCHIVE.is_file():
             sys.exit(f"error: the CIFAR-10 archive {ARCHIVE} is missing")
-        settings(args.out, args.supernet)
-        run_all(args.supernet, args.out, args.work)
+        settings(args.out, args.supernet, args.reuse)
+        run_all(args.supernet, args.out, args.work, args.reuse)
     report(args.out)
 
 
