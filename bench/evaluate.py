@@ -42,6 +42,9 @@ def plain_inference_s(model, batches) -> float:
 
 def main():
     """Time evaluations against plain inference and print the ratios."""
+    from scarlet_tf.network.handles import fast_first_run
+
+    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supernet", required=True)
     parser.add_argument("--archs", type=int, default=20)

@@ -63,6 +63,9 @@ def scoring_ratio(dataset: str, recal_batches: int, images: int, networks: int) 
 
 def main():
     """Measure the step and scoring ratios, print them, optionally write JSON."""
+    from scarlet_tf.network.handles import fast_first_run
+
+    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None, help="write every number here (JSON)")
     parser.add_argument("--batch-size", type=int, default=128)

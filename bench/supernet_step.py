@@ -161,6 +161,9 @@ def print_ratios(report: dict) -> None:
 
 def main() -> None:
     """Measure, print and optionally write the ratios (``--out``, JSON)."""
+    from scarlet_tf.network.handles import fast_first_run
+
+    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None, help="write every number here (JSON)")
     parser.add_argument("--batch-size", type=int, default=32)

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from .options import dataset_option, max_images_option, recal_batches_option, supernet_option
+from .options import (
+    dataset_option,
+    fast_first_trace,
+    max_images_option,
+    recal_batches_option,
+    supernet_option,
+)
 
 
 @click.command("eval")
@@ -21,6 +27,7 @@ from .options import dataset_option, max_images_option, recal_batches_option, su
 @click.option("--split", type=click.Choice(["search", "test"]), default="search",
               show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@fast_first_trace
 def evaluate(arch, supernet_dir, dataset, recal_batches, batch_size, split, as_json):
     """Score ARCH with weights inherited from a supernet (BN recalibrated)."""
     from scarlet_tf.evaluation.evaluator import describe_scored
@@ -68,6 +75,7 @@ def evaluate_arch(arch, supernet_dir, dataset, recal_batches, batch_size, split)
 @click.option("--seed", type=int, default=0, show_default=True,
               help="nas-bench-macro: seed of the sample.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
+@fast_first_trace
 def rank(supernet_dir, truth, out, dataset, recal_batches, max_images, top_k, archs,
          siblings, seed, quiet):
     """Rank correlation of supernet scores with stand-alone accuracies.
@@ -157,6 +165,7 @@ class Progress:
               help="Path of the earlier layers: sampled with this seed [default: first choices].")
 @recal_batches_option("Recalibrate BatchNorm per path first (0: use stored statistics).",
                       minimum=0)
+@fast_first_trace
 def analyze(supernet_dir, layer, out, dataset, batch_size, prefix_seed, recal_batches):
     """Cosine similarity of the features of every choice of one layer."""
     from scarlet_tf import data

@@ -12,7 +12,7 @@ from scarlet_tf.names import QUANTIZATIONS
 from scarlet_tf.space.spaces import get_space, resolve_arch
 
 from .latency import threads_option
-from .options import space_options
+from .options import fast_first_trace, space_options
 
 
 @click.command("export-tflite")
@@ -31,6 +31,7 @@ from .options import space_options
 @threads_option
 @click.option("--out", type=click.Path(dir_okay=False), default="model.tflite", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@fast_first_trace
 def export_tflite(arch, weights, supernet, random_init, space, width, num_classes, input_size,
                   quantize, int8_io, representative_data, parity_images, threads, out, as_json):
     """Convert ARCH to TFLite, check ops and parity against Keras, time it.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import click
 
 from scarlet_tf.names import DEFAULT_RECAL_BATCHES, OPTIMIZERS
@@ -103,3 +105,18 @@ def recal_batches_option(help, minimum=1):
 def max_images_option(help):
     """``--max-images``: score on at most this many images of the split (a fair prefix)."""
     return click.option("--max-images", type=click.IntRange(min=1), default=None, help=help)
+
+
+def fast_first_trace(command):
+    """Opt ``command`` into :func:`scarlet_tf.network.handles.fast_first_run` (Grappler's
+    rewrites off for the process) before it runs: for the commands that trace the
+    switched supernet, whose first step they lengthen several-fold."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from scarlet_tf.network.handles import fast_first_run
+
+        fast_first_run()
+        return command(*args, **kwargs)
+
+    return run

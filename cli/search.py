@@ -8,7 +8,13 @@ import click
 
 from scarlet_tf.errors import ScarletError
 
-from .options import dataset_option, max_images_option, recal_batches_option, supernet_option
+from .options import (
+    dataset_option,
+    fast_first_trace,
+    max_images_option,
+    recal_batches_option,
+    supernet_option,
+)
 
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?[0-9]+)?)\s*([kmg]?)\s*$", re.IGNORECASE)
 _SCALE = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}
@@ -83,6 +89,7 @@ def build_problem(space, objectives, weights, max_madds, max_params, max_latency
               help="Judge the finished search by the benchmark (never used to choose): "
                    "true accuracy of every network, the pick's regret against the best "
                    "network within the limits, the front's true hypervolume.")
+@fast_first_trace
 def search(supernet_dir, out, objectives, weights, max_madds, max_params, max_latency_ms,
            latency_table, population, generations, seed, dataset, recal_batches, max_images,
            overwrite, truth):

@@ -8,7 +8,7 @@ import click
 from scarlet_tf.names import DECAYS, SAMPLERS, STABILIZER_INITS, STABILIZERS
 from scarlet_tf.training.configs import SubnetConfig, SupernetConfig, defaults
 
-from .options import training_options
+from .options import fast_first_trace, training_options
 
 DEFAULTS = defaults(SupernetConfig)
 SUBNET = defaults(SubnetConfig)
@@ -38,6 +38,7 @@ SUBNET = defaults(SubnetConfig)
               help="uniform: one path per step (SPOS); fair: FairNAS strict fairness.")
 @click.option("--save-every", type=int, default=DEFAULTS["save_every"], show_default=True,
               help="Checkpoint every N steps (and at every epoch end).")
+@fast_first_trace
 def train_supernet(quiet, **settings):
     """Train a stabilized weight-sharing supernet with single-path sampling.
 

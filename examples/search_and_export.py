@@ -25,6 +25,9 @@ from scarlet_tf.search import SearchProblem, run_search
 
 def main() -> None:
     """Run the pipeline at the chosen budget and print what it found."""
+    from scarlet_tf.network.handles import fast_first_run
+
+    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="a budget of seconds")
     parser.add_argument("--out", default="runs/example", help="where the outputs go")

@@ -36,6 +36,7 @@ _LAZY = {
     "SubnetConfig": "scarlet_tf.training.configs",
     "train_subnet": "scarlet_tf.standalone.training",
     "rank_statistics": "scarlet_tf.evaluation.ranking",
+    "fast_first_run": "scarlet_tf.network.handles",
 }
 
 __all__ = ["Architecture", "Choice", "NAMED", "ScarletError", "SearchSpace", "costs",

@@ -2,6 +2,9 @@
 
 import pytest
 
+from scarlet_tf.network.handles import fast_first_run
+
+fast_first_run()  # as the commands and studies opt in: faster first traces
 TINY_CHOICES = "e3k3se,skip"
 
 

@@ -94,3 +94,22 @@ def test_parsing_and_info_leave_tensorflow_unloaded(args):
 ])
 def test_help_of_training_commands_leaves_tensorflow_unloaded(args):
     assert heavy_modules(*args) == "[]"
+
+
+def test_grappler_stays_on_unless_a_command_opts_out():
+    """Scoring a supernet from Python leaves Grappler on; a command decorated with
+    ``fast_first_trace`` turns it off before it runs."""
+    code = """
+import tensorflow as tf
+from scarlet_tf import Evaluator, Supernet, get_space
+from scarlet_tf.cli.options import fast_first_trace
+
+off = lambda: tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
+space = get_space("scarlet-cifar", width=0.25, num_classes=10, choices="e3k3se,skip")
+Evaluator(Supernet(space), "digits", recal_batches=1, max_images=8).score(",".join(["e3k3se"] * 19))
+print(off(), fast_first_trace(off)())
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "True"]

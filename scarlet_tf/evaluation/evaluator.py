@@ -16,7 +16,6 @@ from keras import layers
 
 from scarlet_tf import data
 from scarlet_tf.names import DEFAULT_RECAL_BATCHES
-from scarlet_tf.network.handles import fast_first_run
 from scarlet_tf.network.models import nested_layers
 from scarlet_tf.space.spaces import resolve_arch
 
@@ -43,7 +42,6 @@ class Evaluator:
 
     def __init__(self, supernet, dataset="digits", *, split="search",
                  recal_batches=DEFAULT_RECAL_BATCHES, batch_size=64, max_images=None):
-        fast_first_run()
         self.supernet = supernet
         self.space = supernet.space
         size = self.space.input_size

@@ -10,7 +10,9 @@ import tensorflow as tf
 
 def fast_first_run() -> None:
     """Turn off Grappler's graph rewrites (process-wide): on the switched step they
-    lengthen its first run several-fold and make later steps no faster."""
+    lengthen its first run several-fold and make later steps no faster. An opt-in,
+    called once before training or scoring a supernet (the commands that do so call it;
+    other TensorFlow work in the same process loses the rewrites too)."""
     tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
 

@@ -23,7 +23,7 @@ import tensorflow as tf
 from scarlet_tf import data
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.files import write_json
-from scarlet_tf.network.handles import fast_first_run, read_handle
+from scarlet_tf.network.handles import read_handle
 from scarlet_tf.network.supernet import Supernet, supernet_settings
 from scarlet_tf.space.spaces import get_space
 from scarlet_tf.training.budget import budget_report
@@ -42,7 +42,6 @@ class SupernetTrainer:
         config.validate()
         self.config = config
         self.strategy = strategy or make_strategy(config.replicas)
-        fast_first_run()
         self.info = data.info(config.dataset)
         self.space = get_space(config.space, width=config.width, choices=config.choices,
                                num_classes=self.info.num_classes, input_size=config.input_size)

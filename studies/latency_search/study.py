@@ -116,6 +116,9 @@ def print_report(budget, summaries, members) -> None:
 
 def main() -> None:
     """Run both searches, time every front member, print and write the results."""
+    from scarlet_tf.network.handles import fast_first_run
+
+    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supernet", required=True, help="train-supernet run directory.")
     parser.add_argument("--latency-table", required=True, help="Table of the supernet's space.")

@@ -244,6 +244,9 @@ def settings(out: Path, supernet: Path, reuse: Path | None) -> None:
 
 def main() -> None:
     """Command line: the study, or only its report."""
+    from scarlet_tf.network.handles import fast_first_run
+
+    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supernet", type=Path,
                         default=ROOT / "runs" / "nas_bench_macro" / "learnable-e3")

@@ -80,6 +80,9 @@ def trained_supernet(out: Path):
 
 def main(argv=None) -> None:
     """Compare the oracle with random search, synthetic and (unless skipped) supernet."""
+    from scarlet_tf.network.handles import fast_first_run
+
+    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="work directory [temporary]")
     parser.add_argument("--seeds", type=int, default=5)

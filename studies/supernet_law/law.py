@@ -178,6 +178,9 @@ def plot(curves: dict, path: Path, title: str) -> None:
 
 def main() -> None:
     """Command line: run (or read back) the chosen runs, then plot them."""
+    from scarlet_tf.network.handles import fast_first_run
+
+    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--name", default="digits", help="results subfolder")

@@ -54,6 +54,9 @@ def run(runs: Path, name: str, paths: int, width: float) -> dict:
 
 def main():
     """Train (or read back) every asked run and write their curves."""
+    from scarlet_tf.network.handles import fast_first_run
+
+    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="runs/supernet_learning", help="run directories")
     parser.add_argument("--out", default="results/supernet_learning",

@@ -41,6 +41,9 @@ def run(runs: Path, sampler: str, stabilizer: str, zero: bool, steps: int, width
 
 def main():
     """Train (or read back) every asked run and write their last epochs."""
+    from scarlet_tf.network.handles import fast_first_run
+
+    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/zero_init", help="the results (JSON)")
     parser.add_argument("--runs", default="runs/zero_init",
