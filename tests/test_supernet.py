@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 
 from scarlet_tf import ScarletError, get_space
-from scarlet_tf.training.samplers import FairSampler, TiedSampler, UniformSampler
+from scarlet_tf.training.samplers import (
+    FairSampler,
+    StageFirstWarmup,
+    TiedSampler,
+    UniformSampler,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--width", "0.25", "--choices", "e3k3se,skip", "--batch-size", "16"]
@@ -155,6 +160,23 @@ def test_samplers_are_reproducible_and_resumable():
     first = a.sample()
     b.set_state(state)
     assert np.array_equal(first, b.sample())
+
+
+def test_stage_first_warmup_holds_layers_then_opens_them_once():
+    space = get_space("scarlet-cifar")
+    opened = []
+    warmup = StageFirstWarmup(FairSampler(space, 1), {0: 4, 2: 7}, until=3,
+                              on_open=lambda: opened.append(True))
+    for step in range(3):
+        paths = warmup.paths(step)
+        assert (paths[:, 0] == 4).all() and (paths[:, 2] == 7).all()
+        assert len(set(paths[:, 1])) == 13 and not opened
+    assert len(set(warmup.paths(3)[:, 0])) == 12 and opened == [True]
+    warmup.paths(4)
+    assert opened == [True]
+    never = StageFirstWarmup(UniformSampler(space, 1), {0: 4}, until=0, on_open=opened.clear)
+    never.paths(0)
+    assert opened == [True]
 
 
 def test_train_supernet_with_a_custom_sampler(tmp_path):

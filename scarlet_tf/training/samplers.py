@@ -101,6 +101,28 @@ class FairSampler(Sampler):
         return np.stack(columns, axis=1).astype(np.int32)
 
 
+class StageFirstWarmup:
+    """The stage-first warm-up around a sampler, by step.
+
+    Before step ``until`` the layers of ``held`` (``{layer index: choice index}``) keep
+    that choice in every sampled path; at step ``until`` (> 0) the event ``on_open()``
+    fires once, before that step's paths train (with or without a resume): the supernet
+    starts the held layers' other choices as copies (``Supernet.match_firsts``).
+    """
+
+    def __init__(self, sampler: Sampler, held: dict[int, int], until: int, on_open):
+        self.sampler, self.held, self.until, self.on_open = sampler, held, until, on_open
+
+    def paths(self, step: int) -> np.ndarray:
+        """The paths of training step ``step``: int32 ``[paths_per_step, num_layers]``."""
+        paths = self.sampler.sample()
+        if step < self.until:
+            paths[:, list(self.held)] = list(self.held.values())
+        elif step == self.until > 0:
+            self.on_open()
+        return paths
+
+
 def make_sampler(name: str, space: SearchSpace, seed: int = 0) -> Sampler:
     """A sampler by name: ``uniform`` or ``fair``."""
     for cls in (UniformSampler, FairSampler):

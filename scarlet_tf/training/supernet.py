@@ -31,7 +31,12 @@ from scarlet_tf.training.checkpoints import RunCheckpoint, prepare_run_dir, weig
 from scarlet_tf.training.configs import SupernetConfig
 from scarlet_tf.training.distribute import is_chief, make_strategy
 from scarlet_tf.training.optimizers import make_optimizer
-from scarlet_tf.training.samplers import Sampler, count_choices, make_sampler
+from scarlet_tf.training.samplers import (
+    Sampler,
+    StageFirstWarmup,
+    count_choices,
+    make_sampler,
+)
 from scarlet_tf.training.schedule import WarmupDecay, plan_steps
 
 
@@ -231,9 +236,9 @@ class RunLoop:
         steps = plan_steps(config, trainer.info.num_examples["train"])
         self.steps_per_epoch, self.total_steps = steps.per_epoch, steps.total
         self.learning_rate = WarmupDecay(config.lr, steps.total, steps.warmup)
-        # the stage-first warm-up: {layer: reference choice} held until step firsts_until
-        self.firsts = trainer.supernet.first_references()
-        self.firsts_until = round(config.firsts_warmup * self.total_steps)
+        self.warmup = StageFirstWarmup(trainer.sampler, trainer.supernet.first_references(),
+                                       round(config.firsts_warmup * self.total_steps),
+                                       trainer.supernet.match_firsts)
         self.step = 0
         self.saved = -1  # the step of the newest checkpoint
         self.history: list[dict] = []
@@ -280,10 +285,10 @@ class RunLoop:
 
     def _say_warmup(self) -> None:
         """One line on the stage-first warm-up, when a layer it holds has other choices."""
-        space = self.trainer.space
-        if self.firsts_until and any(len(space.layers[i].choices) > 1 for i in self.firsts):
-            self._say(f"stage-first warm-up: until step {self.firsts_until} the "
-                      f"{len(self.firsts)} layers that change stride or channels train only "
+        space, warmup = self.trainer.space, self.warmup
+        if warmup.until and any(len(space.layers[i].choices) > 1 for i in warmup.held):
+            self._say(f"stage-first warm-up: until step {warmup.until} the "
+                      f"{len(warmup.held)} layers that change stride or channels train only "
                       f"their smallest choice, then the others start as copies of it")
 
     def _epoch(self, batches) -> dict | None:
@@ -342,11 +347,7 @@ class RunLoop:
         """One training step: (loss, accuracy, lr); a non-finite loss leaves the step,
         choice counts and logs as they were."""
         trainer, config = self.trainer, self.trainer.config
-        paths = trainer.sampler.sample()
-        if self.step < self.firsts_until:
-            paths[:, list(self.firsts)] = list(self.firsts.values())
-        elif self.step == self.firsts_until > 0:  # before the first opened step, resumed or not
-            trainer.supernet.match_firsts()
+        paths = self.warmup.paths(self.step)
         lr = float(self.learning_rate(self.step))
         loss, correct = trainer.step(batch[0], batch[1], paths, lr)
         loss = float(loss) / len(paths)
