@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from scarlet_tf import ScarletError, names
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ["scarlet_tf", "scarlet_tf.space", "scarlet_tf.network", "scarlet_tf.training",
             "scarlet_tf.evaluation", "scarlet_tf.search", "scarlet_tf.standalone",
@@ -110,3 +112,15 @@ def test_imports_run_down_the_stages():
             upward += [f"{path.relative_to(ROOT)}:{node.lineno}: {name}" for name in names
                        if name.startswith("scarlet_tf") and stage_of(name) > stage_of(module)]
     assert not upward, "imports running up a stage:\n" + "\n".join(upward)
+
+
+@pytest.mark.parametrize("kind,table", [("optimizer", names.OPTIMIZERS),
+                                        ("sampler", names.SAMPLERS)])
+def test_each_registered_name_is_its_class(kind, table):
+    """A name registered once in ``names`` builds the class that answers to it; an
+    unknown name gets the allowed ones."""
+    for name in table:
+        cls = names.registered(kind, table, name)
+        assert isinstance(cls, type) and getattr(cls, "name", name) == name
+    with pytest.raises(ScarletError, match=f"unknown {kind} 'x'; allowed: " + ", ".join(table)):
+        names.registered(kind, table, "x")

@@ -22,7 +22,7 @@ from tensorflow.python.framework.convert_to_constants import (
 )
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.names import QUANTIZATIONS
+from scarlet_tf.names import QUANTIZATIONS, checked
 
 _BUILTIN_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 
@@ -37,9 +37,7 @@ def to_tflite(model: keras.Model, *, quantize: str = "none", representative=None
     array of float32 images ``[N, H, W, 3]`` for calibration). ``int8_io`` makes an int8
     model's input and output int8 too (otherwise they stay float32).
     """
-    if quantize not in QUANTIZATIONS:
-        raise ScarletError(f"unknown quantization {quantize!r}; "
-                           f"allowed: {', '.join(QUANTIZATIONS)}")
+    checked("quantization", quantize, QUANTIZATIONS)
     if int8_io and quantize != "int8":
         raise ScarletError("int8 input/output needs --quantize int8")
     shape = (1, *model.input_shape[1:])

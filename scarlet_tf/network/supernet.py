@@ -14,8 +14,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from scarlet_tf.errors import ScarletError
-from scarlet_tf.names import STABILIZER_INITS, STABILIZERS
+from scarlet_tf.names import STABILIZER_INITS, STABILIZERS, checked
 from scarlet_tf.network.blocks import Head, MBConv, Projection, Stem, stabilizer
 from scarlet_tf.network.matched_init import match_choices, reference_index
 from scarlet_tf.network.models import block_name
@@ -112,12 +111,8 @@ class Supernet(keras.Model):
     def __init__(self, space: SearchSpace, stabilizer: str = "learnable",
                  stabilizer_init: str = "identity", dropout: float = 0.0,
                  zero_init_residual: bool = True, matched_init: bool = True, **kwargs):
-        if stabilizer not in STABILIZERS:
-            raise ScarletError(f"unknown stabilizer {stabilizer!r}; allowed: "
-                               f"{', '.join(STABILIZERS)}")
-        if stabilizer_init not in STABILIZER_INITS:
-            raise ScarletError(f"unknown stabilizer init {stabilizer_init!r}; allowed: "
-                               f"{', '.join(STABILIZER_INITS)}")
+        checked("stabilizer", stabilizer, STABILIZERS)
+        checked("stabilizer init", stabilizer_init, STABILIZER_INITS)
         super().__init__(name=kwargs.pop("name", "supernet"), **kwargs)
         self.space = space
         self.settings = supernet_settings(space, stabilizer, stabilizer_init, dropout,

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from scarlet_tf.errors import ScarletError
-from scarlet_tf.names import OPTIMIZERS
+from scarlet_tf.names import OPTIMIZERS, registered
 from scarlet_tf.network.handles import constant, read_handle
 from scarlet_tf.network.switching import DECAYED_ROLES, unnamed_variables
 
@@ -97,7 +96,4 @@ class MaskedRMSProp(MaskedOptimizer):
 
 def make_optimizer(name: str, supernet, weight_decay: float = 0.0) -> MaskedOptimizer:
     """``sgd`` (Nesterov momentum 0.9) or ``rmsprop``; call under the strategy's scope."""
-    classes = {"sgd": MaskedSGD, "rmsprop": MaskedRMSProp}
-    if name not in classes:
-        raise ScarletError(f"unknown optimizer {name!r}; allowed: {', '.join(OPTIMIZERS)}")
-    return classes[name](supernet, weight_decay)
+    return registered("optimizer", OPTIMIZERS, name)(supernet, weight_decay)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.names import SAMPLERS
+from scarlet_tf.names import SAMPLERS, registered
 from scarlet_tf.space.spaces import SearchSpace
 
 
@@ -124,11 +124,8 @@ class StageFirstWarmup:
 
 
 def make_sampler(name: str, space: SearchSpace, seed: int = 0) -> Sampler:
-    """A sampler by name: ``uniform`` or ``fair``."""
-    for cls in (UniformSampler, FairSampler):
-        if cls.name == name:
-            return cls(space, seed)
-    raise ScarletError(f"unknown sampler {name!r}; allowed: {', '.join(SAMPLERS)}")
+    """A sampler by name: ``uniform`` or ``fair`` (:data:`scarlet_tf.names.SAMPLERS`)."""
+    return registered("sampler", SAMPLERS, name)(space, seed)
 
 
 def count_choices(paths: np.ndarray, num_choices) -> list[np.ndarray]:
