@@ -47,8 +47,9 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
         raise ScarletError(f"--parity-images must be >= 1, got {parity_images}")
     space = get_space(space, width=width, num_classes=num_classes, input_size=input_size)
     run = SupernetRun(supernet) if supernet is not None else None
-    arch = resolve_arch(arch, run.space if run else space)
-    model, space = export.model_for(arch, space, weights=weights, supernet=run)
+    space = run.space if run else space  # a supernet's architectures live in its space
+    arch = resolve_arch(arch, space)
+    model = model_to_export(arch, space, weights, run)
     total = costs(arch, space)
     metadata = {"arch": str(arch), "space": space.describe(), "madds": total.madds,
                 "params": total.params}
@@ -57,6 +58,17 @@ def export_tflite(arch, weights, supernet, random_init, space, width, num_classe
                   random_init=random_init)
     report = time_export(out, threads=threads)
     click.echo(json.dumps(report) if as_json else export_summary(out, report))
+
+
+def model_to_export(arch, space, weights, run):
+    """The plain Keras model of ``arch``: extracted from the supernet run (BatchNorm
+    recalibrated, stabilizers folded), loaded from ``weights``, or freshly initialized."""
+    from scarlet_tf.export.pipeline import load_plain
+    from scarlet_tf.network.models import build_model
+
+    if run is not None:
+        return run.subnet(arch)
+    return load_plain(weights, arch, space) if weights else build_model(arch, space)
 
 
 def export_summary(out, report) -> str:

@@ -88,10 +88,16 @@ def test_what_is_not_a_supernet_run_is_one_clear_error(tiny_supernet_dir, tmp_pa
         _ = SupernetRun(tmp_path).supernet
 
 
-def test_export_takes_the_run_and_its_space(run):
-    from scarlet_tf.export.pipeline import model_for
+def test_export_takes_the_run_and_its_space(run, tmp_path):
+    """export-tflite --supernet exports the path in the run's space (32 px, 10 classes),
+    with the command's default --space scarlet (224 px, 1000 classes)."""
+    from click.testing import CliRunner
+    from scarlet_tf.cli.main import cli
 
-    arch = run.space.sample(1)
-    model, space = model_for(arch, get_space("scarlet"), supernet=run)
-    assert space is run.space and model.input_shape == (None, 32, 32, 3)
-    assert model.output_shape == (None, 10)
+    arch, out = str(run.space.sample(1)), tmp_path / "path.tflite"
+    result = CliRunner().invoke(cli, ["export-tflite", arch, "--supernet", str(run.directory),
+                                      "--parity-images", "8", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "path.tflite.json").read_text())
+    assert report["space"] == run.space.describe() and report["arch"] == arch
+    assert report["parity"]["images"] == 8

@@ -1,4 +1,4 @@
-"""Export a Keras model to a checked TFLite file, and find the model to export.
+"""Export a Keras model to a checked TFLite file; load a trained plain model to export.
 
 Every export is checked: only builtin TFLite ops (no Flex / select-TF ops), h-swish
 lowered to HARD_SWISH and pooling to MEAN one for one, and parity against Keras on real
@@ -21,10 +21,8 @@ import tensorflow as tf
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.evaluation.evaluator import recalibrate_batch_norms
-from scarlet_tf.evaluation.runs import SupernetRun
 from scarlet_tf.export.parity import parity, real_images
 from scarlet_tf.export.tflite import lowering_problems, op_counts, to_tflite
-from scarlet_tf.network.models import build_model
 from scarlet_tf.space.costs import costs
 from scarlet_tf.space.spaces import Architecture, SearchSpace
 
@@ -111,16 +109,10 @@ def load_keras(path: str | os.PathLike) -> keras.Model:
         raise ScarletError(f"cannot load {path} as a .keras model: {first_line}") from None
 
 
-def model_for(arch: Architecture, space: SearchSpace, *, weights: str | os.PathLike | None = None,
-              supernet: SupernetRun | None = None) -> tuple[keras.Model, SearchSpace]:
-    """The plain Keras model of ``arch`` and its SearchSpace: loaded from a ``.keras``
-    file ``weights`` (in ``space``), extracted from a supernet run (in the run's own
-    space, BatchNorm recalibrated on its dataset, stabilizers folded:
-    :meth:`SupernetRun.subnet`), or freshly initialized in ``space`` when neither is given."""
-    if supernet is not None:
-        return supernet.subnet(arch), supernet.space
-    if weights is None:
-        return build_model(arch, space), space
+def load_plain(weights: str | os.PathLike, arch: Architecture, space: SearchSpace) -> keras.Model:
+    """The trained plain Keras model of ``arch`` in ``space`` from the ``.keras`` file
+    ``weights``; refused in one line when its parameters or input size are another
+    architecture's or space's."""
     model = load_keras(weights)
     params = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
     expected = costs(arch, space).params
@@ -128,4 +120,4 @@ def model_for(arch: Architecture, space: SearchSpace, *, weights: str | os.PathL
         raise ScarletError(f"{weights} has {params} parameters and {model.input_shape[1]}px inputs;"
                            f" {arch} in {space.name} (width {space.width}) has {expected} and "
                            f"{space.input_size}px: pass the matching --space/--width/--input-size")
-    return model, space
+    return model

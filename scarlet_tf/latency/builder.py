@@ -17,11 +17,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from scarlet_tf.export.pipeline import convert, model_for
+from scarlet_tf.export.pipeline import convert
 from scarlet_tf.export.tflite import to_tflite
 from scarlet_tf.latency.table import LatencyTable
 from scarlet_tf.latency.timing import HostRunner, measure
 from scarlet_tf.network.blocks import Head, MBConv, Projection, Stem
+from scarlet_tf.network.models import build_model
 from scarlet_tf.space.spaces import SearchSpace, get_space, resolve_arch
 from scarlet_tf.space.strata import STRATA, stratified_archs
 
@@ -73,7 +74,7 @@ def convert_archs(archs, space: SearchSpace, folder: Path, progress=None) -> lis
     paths = []
     for i, arch in enumerate(archs):
         paths.append(folder / f"arch{i}.tflite")
-        paths[-1].write_bytes(convert(model_for(arch, space)[0], random_init=True))
+        paths[-1].write_bytes(convert(build_model(arch, space), random_init=True))
         if progress:
             progress(f"converted architecture {i + 1}/{len(archs)}")
     return paths
