@@ -112,7 +112,7 @@ def search(supernet_dir, out, objectives, weights, max_madds, max_params, max_la
     click.echo(f"scoring candidates with inherited weights on "
                f"{describe_scored(evaluator.scored)} (the first trial traces the evaluation "
                "once for all: about 10 s for a full-width space)")
-    records = run_search(problem, evaluator.score, out, population=population,
+    records = run_search(problem, evaluator.score_path, out, population=population,
                          generations=generations, seed=seed, overwrite=overwrite,
                          log=click.echo, scored=evaluator.scored, truth=truth)
     best = best_record(records)

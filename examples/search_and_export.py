@@ -40,7 +40,7 @@ def main() -> None:
         **small), verbose=False)
     evaluator = scarlet_tf.Evaluator(supernet, "digits", recal_batches=2 if args.small else 4)
     problem = SearchProblem(supernet.space, "accuracy,madds", max_madds=60_000_000)
-    records = run_search(problem, evaluator.score, str(out / "search"), overwrite=True,
+    records = run_search(problem, evaluator.score_path, str(out / "search"), overwrite=True,
                          population=4 if args.small else 16,
                          generations=1 if args.small else 3)
     best = max((r for r in records if r["feasible"]), key=lambda r: r["accuracy"])

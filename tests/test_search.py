@@ -34,12 +34,12 @@ SCRIPT = textwrap.dedent(f"""
     space = get_space(**{SPACE!r})
     synthetic, calls = SyntheticScorer(space), []
 
-    def scorer(arch):
-        calls.append(arch)
+    def scorer(path):
+        calls.append(path)
         if len(calls) == int(os.environ.get("SCARLET_KILL_AT", 0)):
             os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(float(os.environ.get("SCARLET_EVAL_SECONDS", 0)))
-        return synthetic(arch)
+        return synthetic.score_path(path)
 
     problem = SearchProblem(space, max_madds={LIMIT})
     run_search(problem, scorer, sys.argv[1], log=lambda line: None, **{SETTINGS!r})
@@ -52,8 +52,8 @@ def search(out, scorer=None, **overrides):
 
     space = get_space(**SPACE)
     problem = SearchProblem(space, max_madds=LIMIT)
-    return run_search(problem, scorer or SyntheticScorer(space), out, log=lambda line: None,
-                      **{**SETTINGS, **overrides})
+    return run_search(problem, scorer or SyntheticScorer(space).score_path, out,
+                      log=lambda line: None, **{**SETTINGS, **overrides})
 
 
 def history(out) -> list[dict]:
@@ -99,7 +99,7 @@ def test_generation_barrier_and_pareto_trials(tmp_path):
     scorer = SyntheticScorer(space)
     for trial in (a, b):
         path = oracle.path(trial)
-        metrics = {**scorer(space.decode(path)), **oracle.problem.costs(path)}
+        metrics = {**scorer.score_path(path), **oracle.problem.costs(path)}
         oracle.update_trial(trial.trial_id, {**metrics, "multi_objective": 0.0})
         trial.status = "COMPLETED"
         oracle.end_trial(trial)
@@ -125,11 +125,11 @@ def test_resume_after_kill_matches_uninterrupted(reference, tmp_path):
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert not (tmp_path / "pareto.json").exists()
     calls, scorer = [], SyntheticScorer(get_space(**SPACE))
-    search(tmp_path, lambda arch: calls.append(arch) or scorer(arch))
+    search(tmp_path, lambda path: calls.append(path) or scorer.score_path(path))
     assert len(calls) == 18 - 8  # the killed trial is retried, finished ones are kept
     assert history(tmp_path) == history(reference[0])
     calls.clear()
-    search(tmp_path, lambda arch: calls.append(arch))  # finished: nothing to evaluate
+    search(tmp_path, lambda path: calls.append(path))  # finished: nothing to evaluate
     assert calls == [] and history(tmp_path) == history(reference[0])
 
 
@@ -181,7 +181,7 @@ def test_search_with_the_supernet_evaluator(tmp_path):
     from scarlet_tf.search import run_search
 
     lines = []
-    records = run_search(problem, evaluator.score, tmp_path, population=4, generations=2,
+    records = run_search(problem, evaluator.score_path, tmp_path, population=4, generations=2,
                          log=lines.append, scored=evaluator.scored)
     assert len(records) == 8 and all(r["madds"] <= 4.5e6 for r in records)
     assert sum(line.startswith("  trial ") for line in lines) == 8  # progress per candidate
@@ -246,7 +246,7 @@ def test_latency_objective_and_constraint(tmp_path):
                             latency_table=MaddsLatency(space))
     from scarlet_tf.search import run_search
 
-    records = run_search(problem, SyntheticScorer(space), tmp_path, population=4,
+    records = run_search(problem, SyntheticScorer(space).score_path, tmp_path, population=4,
                          generations=2, log=lambda line: None)
     assert len(records) == 8 and all(r["latency_ms"] <= 3.0 for r in records)
     assert "latency_ms" in history(tmp_path)[0]

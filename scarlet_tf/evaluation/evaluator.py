@@ -76,11 +76,13 @@ class Evaluator:
         return loss, correct
 
     def recalibrate(self, path) -> None:
-        """Set the path's BN statistics to their average over the recalibration batches.
+        """Set the BN statistics of ``path`` (ints ``[num_layers]``) to their average over
+        the recalibration batches.
 
         Only the path's layers run, so only their statistics change (until :meth:`restore`,
         which puts back the values they had here).
         """
+        path = tf.constant(path, tf.int32)
         for bn in self._path_norms(path):
             if id(bn) not in self.saved:
                 self.saved[id(bn)] = (bn, bn.moving_mean.numpy(), bn.moving_variance.numpy())
@@ -104,13 +106,18 @@ class Evaluator:
         return [bn for layer in [supernet.stem, *chosen, supernet.head]
                 for bn in batch_norms(layer)]
 
-    def path(self, arch) -> tf.Tensor:
-        """int32 [num_layers]: the path tensor of ``arch`` (Architecture, name or string)."""
-        return tf.constant(self.space.encode(resolve_arch(arch, self.space)), tf.int32)
+    def path(self, arch) -> tuple[int, ...]:
+        """The path of ``arch`` (Architecture, name or string): one choice index per layer."""
+        return self.space.encode(resolve_arch(arch, self.space))
 
     def score(self, arch) -> dict:
         """``{"accuracy": top-1 in [0, 1], "loss": mean cross-entropy}`` of ``arch``."""
-        outcomes = self.outcomes(arch)
+        return self.score_path(self.path(arch))
+
+    def score_path(self, path) -> dict:
+        """:meth:`score` of an already parsed path (ints ``[num_layers]``,
+        :meth:`SearchSpace.encode`): the search's scorer."""
+        outcomes = self.path_outcomes(path)
         return {"accuracy": float(outcomes["correct"].mean()),
                 "loss": float(outcomes["loss"].mean())}
 
@@ -118,7 +125,11 @@ class Evaluator:
         """Per scored image, in the split's order: ``"correct"`` (float32 [N], 1 or 0) and
         ``"loss"`` (float32 [N], cross-entropy) of ``arch``, BN recalibrated. Scores of
         parts of the images (halves, prefixes) come from one pass."""
-        path = self.path(arch)
+        return self.path_outcomes(self.path(arch))
+
+    def path_outcomes(self, path) -> dict[str, np.ndarray]:
+        """:meth:`outcomes` of a path (ints ``[num_layers]``)."""
+        path = tf.constant(path, tf.int32)
         self.recalibrate(path)
         try:
             steps = [self._score_step(images, labels, path) for images, labels in self.eval]

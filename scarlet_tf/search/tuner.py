@@ -21,8 +21,9 @@ IDLE_WAIT_S = 0.05  # pause before asking again while a generation is being eval
 
 
 class SearchTuner(kt.engine.base_tuner.BaseTuner):
-    """Runs each trial as ``scorer(arch) -> {"accuracy", "loss"}`` (e.g.
-    ``Evaluator(supernet).score``) and reports it with the analytic costs: ``madds``,
+    """Runs each trial as ``scorer(path) -> {"accuracy", "loss"}``, ``path`` the
+    candidate's choice indices (ints ``[num_layers]``, parsed once by the oracle; e.g.
+    ``Evaluator(supernet).score_path``), and reports it with the analytic costs: ``madds``,
     ``params`` and, with a latency table, ``latency_ms``. ``log`` gets one line per trial."""
 
     def __init__(self, oracle: EvolutionOracle, scorer, directory, project_name="tuner",
@@ -34,7 +35,7 @@ class SearchTuner(kt.engine.base_tuner.BaseTuner):
     def run_trial(self, trial, *args, **kwargs) -> dict:
         start = time.perf_counter()
         path = self.problem.path_of(trial.hyperparameters.values)
-        metrics = {**self.scorer(self.problem.space.decode(path)), **self.problem.costs(path)}
+        metrics = {**self.scorer(path), **self.problem.costs(path)}
         metrics = {name: float(value) for name, value in metrics.items()}
         self.log(f"  trial {trial.trial_id}: accuracy {metrics['accuracy']:.4f}, "
                  f"{metrics['madds'] / 1e6:.1f}M mult-adds ({time.perf_counter() - start:.1f} s)")
@@ -59,7 +60,9 @@ class SearchTuner(kt.engine.base_tuner.BaseTuner):
 def run_search(problem, scorer, out, *, population=50, generations=20, seed=0,
                overwrite=False, log=print, scored=None, truth=None,
                **oracle_kwargs) -> list[dict]:
-    """Search ``problem`` scoring candidates with ``scorer``; resumable; returns the
+    """Search ``problem`` scoring candidates with ``scorer(path) -> {"accuracy", ...}``
+    (``path``: choice indices, ints ``[num_layers]``; e.g. ``Evaluator.score_path``,
+    ``SyntheticScorer.score_path``); resumable; returns the
     records of :meth:`EvolutionOracle.records` (empty on a gRPC worker).
 
     Writes keras-tuner's state to ``out/tuner`` and, at the end, pareto.json,

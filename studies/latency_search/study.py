@@ -54,7 +54,7 @@ def fronts(run, table, args) -> tuple[dict, dict]:
     with tempfile.TemporaryDirectory() as work:
         for name, problem in problems.items():
             start = time.perf_counter()
-            records = run_search(problem, evaluator.score, Path(work) / name,
+            records = run_search(problem, evaluator.score_path, Path(work) / name,
                                  population=args.population, generations=args.generations,
                                  seed=args.seed, log=generation_lines(name))
             front = [r for r in records if r["pareto"]]

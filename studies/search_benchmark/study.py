@@ -45,13 +45,14 @@ FIELDS = ("method", "seed", "max_flops", "code", "truth", "supernet", "madds", "
 
 
 class CachedScorer:
-    """``Evaluator.score`` by code, each network scored once and appended to ``path``."""
+    """``Evaluator.score_path`` by code (a search's path or a code string), each network
+    scored once and appended to ``path``."""
 
     def __init__(self, run, path: Path):
         from scarlet_tf.files import RowWriter, read_rows
         from scarlet_tf.space.spaces import get_family
 
-        self.family = get_family(run.space)
+        self.family, self.space = get_family(run.space), run.space
         rows = read_rows(path)
         self.cache = {r["code"]: {"accuracy": float(r["accuracy"]), "loss": float(r["loss"])}
                       for r in rows}
@@ -59,8 +60,8 @@ class CachedScorer:
         self.writer = RowWriter(path, ("code", "accuracy", "loss", "seconds"), rows)
         self.evaluator = run.evaluator(str(ARCHIVE), **SCORING)
 
-    def __call__(self, arch) -> dict:
-        code = arch if isinstance(arch, str) else self.family.code(arch)
+    def __call__(self, path) -> dict:
+        code = path if isinstance(path, str) else self.family.code(self.space.decode(path))
         if code not in self.cache:
             start = time.perf_counter()
             self.cache[code] = self.evaluator.score(code)

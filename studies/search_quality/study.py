@@ -92,7 +92,7 @@ def main(argv=None) -> None:
 
     space = get_space("scarlet-cifar")
     compare("synthetic", SearchProblem(space, max_madds=60e6),
-            lambda seed: SyntheticScorer(space, seed), range(args.seeds), 20, 10, work)
+            lambda seed: SyntheticScorer(space, seed).score_path, range(args.seeds), 20, 10, work)
     if args.skip_supernet:
         return
     from scarlet_tf.evaluation.evaluator import Evaluator
@@ -103,7 +103,7 @@ def main(argv=None) -> None:
     evaluator = Evaluator(supernet, split="test", recal_batches=5)
     low, high = SearchProblem(supernet.space).bounds["madds"]
     problem = SearchProblem(supernet.space, max_madds=round(low + 0.4 * (high - low), -5))
-    compare("supernet", problem, lambda seed: evaluator.score, range(min(args.seeds, 3)),
+    compare("supernet", problem, lambda seed: evaluator.score_path, range(min(args.seeds, 3)),
             16, 8, work)
 
 
