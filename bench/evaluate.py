@@ -17,6 +17,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+import scarlet_tf
 from scarlet_tf.evaluation.evaluator import Evaluator
 from scarlet_tf.evaluation.folding import extract_subnet
 from scarlet_tf.evaluation.runs import SupernetRun
@@ -42,9 +43,6 @@ def plain_inference_s(model, batches) -> float:
 
 def main():
     """Time evaluations against plain inference and print the ratios."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supernet", required=True)
     parser.add_argument("--archs", type=int, default=20)
@@ -52,6 +50,7 @@ def main():
     parser.add_argument("--recal-batches", type=int, default=4)
     parser.add_argument("--images", type=int, default=256)
     args = parser.parse_args()
+    scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
 
     supernet = SupernetRun(args.supernet).supernet
     space = supernet.space

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from supernet_step import alternated, step_ratios
 
+import scarlet_tf
+
 SPACE = "nas-bench-macro"
 
 
@@ -63,9 +65,6 @@ def scoring_ratio(dataset: str, recal_batches: int, images: int, networks: int) 
 
 def main():
     """Measure the step and scoring ratios, print them, optionally write JSON."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None, help="write every number here (JSON)")
     parser.add_argument("--batch-size", type=int, default=128)
@@ -76,6 +75,7 @@ def main():
     parser.add_argument("--dataset", default="digits",
                         help="digits, or e.g. the CIFAR-10 archive for 512 scored images")
     args = parser.parse_args()
+    scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
     start = time.perf_counter()
     steps = step_ratios(1.0, args.batch_size, args.steps, 4, space=SPACE)
     print(f"{SPACE} width 1.0, batch {steps['batch']}: supernet uniform "

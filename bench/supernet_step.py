@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+import scarlet_tf
+
 
 def timed(step, count: int, warmup: int = 3) -> float:
     """Median seconds per call of ``step(i)``."""
@@ -161,9 +163,6 @@ def print_ratios(report: dict) -> None:
 
 def main() -> None:
     """Measure, print and optionally write the ratios (``--out``, JSON)."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=None, help="write every number here (JSON)")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -171,6 +170,7 @@ def main() -> None:
     parser.add_argument("--warmup-steps", type=int, default=0,
                         help="time the first N uniform steps (0: skip)")
     args = parser.parse_args()
+    scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
     report = measure(args.batch_size, args.steps, args.warmup_steps)
     print_ratios(report)
     if args.out:

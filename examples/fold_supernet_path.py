@@ -27,13 +27,11 @@ ARCH = ("e3k3se,skip,e6k5,skip,skip,skip,e3k3se,skip,e6k5,skip,"
 
 def main() -> None:
     """Train, extract with and without folding, and compare logits with the supernet's."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="train 4 steps instead of 40")
     parser.add_argument("--out", default=None, help="the supernet's run directory")
     args = parser.parse_args()
+    scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
     out = args.out or tempfile.mkdtemp(prefix="fold_supernet_path_")
 
     config = scarlet_tf.SupernetConfig(out=out, width=0.25, choices="e3k3se,e6k5,skip",

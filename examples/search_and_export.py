@@ -25,13 +25,11 @@ from scarlet_tf.search import SearchProblem, run_search
 
 def main() -> None:
     """Run the pipeline at the chosen budget and print what it found."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="a budget of seconds")
     parser.add_argument("--out", default="runs/example", help="where the outputs go")
     args = parser.parse_args()
+    scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
     out = Path(args.out)
     small = dict(width=0.25, choices="e3k3,e6k5se,skip") if args.small else {}
 

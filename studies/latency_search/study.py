@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import scarlet_tf
 from scarlet_tf.evaluation.runs import SupernetRun
 from scarlet_tf.latency.builder import measure_archs
 from scarlet_tf.latency.table import LatencyTable
@@ -116,9 +117,6 @@ def print_report(budget, summaries, members) -> None:
 
 def main() -> None:
     """Run both searches, time every front member, print and write the results."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--supernet", required=True, help="train-supernet run directory.")
     parser.add_argument("--latency-table", required=True, help="Table of the supernet's space.")
@@ -129,6 +127,7 @@ def main() -> None:
     parser.add_argument("--max-images", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("results/latency_search"))
     args = parser.parse_args()
+    scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
     run, table = SupernetRun(args.supernet), LatencyTable.load(args.latency_table)
     table.check_space(run.space)
     budget, found = fronts(run, table, args)

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+import scarlet_tf
+
 ROOT = Path(__file__).resolve().parents[2]
 ARCHIVE = ROOT.parent / "shared" / "data" / "cifar10-jpeg.tar.gz"
 # The benchmark's stand-alone recipe (SGD momentum 0.9, weight decay 5e-4, lr 0.1 at batch
@@ -322,9 +324,6 @@ def run_plan(runs: Path, out: Path) -> None:
 
 def main() -> None:
     """Command line: the whole plan, or one stage."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nas_bench_macro")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "nas_bench_macro")
@@ -336,6 +335,7 @@ def main() -> None:
         if not ARCHIVE.is_file():
             sys.exit(f"error: the CIFAR-10 archive {ARCHIVE} is missing")
         settings(args.out)  # the settings and commit of the code that computes
+        scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
     stages = {"train": lambda: train(args.run, args.runs),
               "retest": lambda: retest(args.run, args.runs, args.out),
               "rank": lambda: rank(args.run, args.runs, args.out),

@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository
 
+import scarlet_tf  # noqa: E402
 from scarlet_tf.search import SearchProblem, run_search  # noqa: E402
 from scarlet_tf.search.report import best_record  # noqa: E402
 from scarlet_tf.search.synthetic import SyntheticScorer  # noqa: E402
@@ -80,14 +81,12 @@ def trained_supernet(out: Path):
 
 def main(argv=None) -> None:
     """Compare the oracle with random search, synthetic and (unless skipped) supernet."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="work directory [temporary]")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--skip-supernet", action="store_true")
     args = parser.parse_args(argv)
+    scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
     work = args.out or Path(tempfile.mkdtemp(prefix="search_quality_"))
 
     space = get_space("scarlet-cifar")

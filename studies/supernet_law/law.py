@@ -29,6 +29,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+import scarlet_tf
 from scarlet_tf.files import read_json, write_json
 from scarlet_tf.training.samplers import TiedSampler, UniformSampler
 
@@ -178,9 +179,6 @@ def plot(curves: dict, path: Path, title: str) -> None:
 
 def main() -> None:
     """Command line: run (or read back) the chosen runs, then plot them."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--name", default="digits", help="results subfolder")
@@ -193,6 +191,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "supernet_law")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "supernet_law")
     args = parser.parse_args()
+    scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
     (args.out / args.name).mkdir(parents=True, exist_ok=True)
     curves = {name: run_one(name, args) for name in args.only.split(",")}
     settings = {k: v for k, v in vars(args).items() if k not in ("out", "runs", "only")}

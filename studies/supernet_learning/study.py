@@ -16,6 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
+import scarlet_tf
 from scarlet_tf.space.choices import ALL_CHOICES
 from scarlet_tf.space.spaces import parse_choice_set
 from scarlet_tf.training.configs import SupernetConfig
@@ -54,9 +55,6 @@ def run(runs: Path, name: str, paths: int, width: float) -> dict:
 
 def main():
     """Train (or read back) every asked run and write their curves."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="runs/supernet_learning", help="run directories")
     parser.add_argument("--out", default="results/supernet_learning",
@@ -65,6 +63,7 @@ def main():
     parser.add_argument("--width", type=float, default=0.5)
     parser.add_argument("--only", default=",".join(RUNS), help="comma-separated run names")
     args = parser.parse_args()
+    scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
     rows = [run(Path(args.runs), name, args.paths, args.width) for name in args.only.split(",")]
     for row in rows:
         print(f"{row['run']:18s} {row['choices']:24s} lr {row['lr']:<5} {row['sampler']:7s} "

@@ -15,6 +15,7 @@ import itertools
 import json
 from pathlib import Path
 
+import scarlet_tf
 from scarlet_tf.training.configs import SupernetConfig
 from scarlet_tf.training.supernet import train_supernet
 
@@ -41,9 +42,6 @@ def run(runs: Path, sampler: str, stabilizer: str, zero: bool, steps: int, width
 
 def main():
     """Train (or read back) every asked run and write their last epochs."""
-    from scarlet_tf.network.handles import fast_first_run
-
-    fast_first_run()  # Grappler off: the switched supernet's first trace is faster
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/zero_init", help="the results (JSON)")
     parser.add_argument("--runs", default="runs/zero_init",
@@ -55,6 +53,7 @@ def main():
     parser.add_argument("--width", type=float, default=1.0)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
+    scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
