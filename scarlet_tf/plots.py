@@ -33,11 +33,15 @@ def figure(path=None, *, size=(6, 4.5), panels: int = 1, dpi: int = 120):
 def front_panel(ax, points, front, *, xlabel: str, ylabel: str, title=None,
                 label: str = "evaluated") -> None:
     """Every point (``[N, 2]``, x then y) in grey and the front (``[K, 2]``) joined in red
-    by x, with a legend and a grid."""
+    by x, with a grid; the caller adds its marks, then :func:`legend`."""
     points = np.asarray(points, float).reshape(-1, 2)
     line = np.asarray(sorted(map(tuple, front)), float).reshape(-1, 2)
     ax.scatter(*points.T, s=10, c="0.65", label=f"{label} ({len(points)})")
     ax.plot(*line.T, "o-", color="tab:red", ms=4, label=f"Pareto front ({len(line)})")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
+
+
+def legend(ax) -> None:
+    """The legend of everything labelled on ``ax``, in the corner a front leaves free."""
+    ax.legend(loc="lower right", fontsize=8)

@@ -12,7 +12,7 @@ import keras_tuner as kt
 import numpy as np
 
 from scarlet_tf.errors import ScarletError
-from scarlet_tf.plots import figure, front_panel
+from scarlet_tf.plots import figure, front_panel, legend
 from scarlet_tf.search import nsga2
 
 SCORE = "multi_objective"  # keras-tuner's summed metric for a list of objectives
@@ -105,4 +105,5 @@ def plot_front(trials, objectives, path=None, front=None, title=None):
         front_panel(ax, points(trials), points(front), title=title, label="trials",
                     xlabel=f"{objectives[0].name} ({objectives[0].direction})",
                     ylabel=f"{objectives[1].name} ({objectives[1].direction})")
+        legend(ax)
     return fig

@@ -11,7 +11,7 @@ import csv
 import json
 from pathlib import Path
 
-from scarlet_tf.plots import figure, front_panel
+from scarlet_tf.plots import figure, front_panel, legend
 from scarlet_tf.space.spaces import Architecture
 
 FILES = ("pareto.json", "history.csv", "pareto.png", "best.json")
@@ -74,6 +74,8 @@ def plot(path, records: list[dict], problem, judged: dict | None = None) -> None
             _panel(ax, records, problem, key, label)
         if judged:
             _truth_marks(axes[-1], judged)
+        for ax in axes:
+            legend(ax)
 
 
 def _panel(ax, records: list[dict], problem, key: str, label: str) -> None:
@@ -87,7 +89,6 @@ def _panel(ax, records: list[dict], problem, key: str, label: str) -> None:
     if "madds" in problem.limits:
         ax.axvline(problem.limits["madds"] / 1e6, color="k", ls="--", lw=1,
                    label=f"limit {problem.limits['madds'] / 1e6:g}M")
-        ax.legend(loc="lower right", fontsize=8)
 
 
 def _truth_marks(ax, judged: dict) -> None:
@@ -100,4 +101,3 @@ def _truth_marks(ax, judged: dict) -> None:
             r = judged[name]
             ax.plot(r["madds"] / 1e6, r["truth"], marker, ms=9,
                     label=f"{name} {r['code']} ({100 * r['truth']:.2f}%)")
-    ax.legend(loc="lower right", fontsize=8)
