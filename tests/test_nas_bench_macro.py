@@ -147,10 +147,11 @@ def test_rank_against_the_benchmark_saves_resumes_and_reports(macro_supernet, tm
     assert report["scored"]["images"] == 32 and set(report["scored"]["per_class"]) == set(
         "0123456789") and sum(report["scored"]["per_class"].values()) == 32
     assert "scored on 32 search images, 10 of 10 classes" in first.stdout
-    for ranker in ("supernet", "depth", "flops", "params", "seed"):
+    for ranker in ("supernet", "supernet_loss", "depth", "flops", "params", "seed"):
         assert set(report["rankers"][ranker]) >= {"kendall_tau", "kendall_tau_ci",
                                                   "top1_regret", "top10pct_kendall_tau"}
     assert report["rankers"]["seed"]["kendall_tau"] > 0.5
+    assert "tau inside one depth" in first.stdout
     rows = (out / "scores.csv").read_text().splitlines()
     assert len(rows) == 13 and rows[0].startswith("code,canonical,depth,flops")
     # A cut-short last row is dropped and scored again; nothing else is redone.
@@ -186,3 +187,17 @@ def test_export_tflite_converts_a_benchmark_code_with_its_projection_skip(tmp_pa
     assert report["parity"]["cosine"] > 0.999
     # float32 weights (BatchNorm folded into the convolutions: a little fewer)
     assert 0.95 * 4 * entry.params < out.stat().st_size < 1.2 * 4 * entry.params
+
+
+def test_within_depth_tau_has_known_answers():
+    """A score equal to the truth ranks every depth perfectly, its reverse at -1; depths
+    with fewer than 10 networks are left out."""
+    from scarlet_tf.evaluation.macro_ranking import within_depth
+
+    rng = np.random.default_rng(0)
+    rows = [{"depth": float(d), "truth": t, "supernet": t, "supernet_loss": t}
+            for d, n in ((3, 12), (5, 20), (7, 9)) for t in rng.random(n)]
+    table = within_depth(rows)
+    assert set(table) == {"3", "5"} and table["5"]["networks"] == 20
+    for t in table.values():
+        assert (t["supernet"], t["supernet_loss"]) == pytest.approx((1.0, -1.0))

@@ -17,7 +17,7 @@ import numpy as np
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.evaluation import nas_bench_macro as bench
-from scarlet_tf.evaluation.ranking import ranking_summary
+from scarlet_tf.evaluation.ranking import rank_statistics, ranking_summary
 from scarlet_tf.files import RowWriter, read_rows
 from scarlet_tf.plots import figure
 
@@ -109,8 +109,10 @@ def benchmark_report(rows: list[dict], sibling_rows: list[dict], *, resamples: i
     mean accuracy (see :func:`scarlet_tf.evaluation.ranking.ranking_summary`), regret measured
     against the best network of the whole benchmark; the seed-to-seed ceiling (seed 0
     ranking seed 1's accuracies, regret against seed 1's best, and the mean tau over the
-    three pairs of seeds); and how
-    far apart the supernet scores two codes of one network."""
+    three pairs of seeds); Kendall tau inside each depth (kept layers, which cannot order
+    networks of one depth) with 10 or more networks; and how far apart the supernet
+    scores two codes of one network. The supernet ranks by accuracy (``supernet``) and by
+    minus its loss (``supernet_loss``, the finer score on the same images)."""
     if len(rows) < 3:
         raise ScarletError(f"need at least 3 scored networks for a report, got {len(rows)}")
     truth = np.array([r["truth"] for r in rows])
@@ -121,6 +123,7 @@ def benchmark_report(rows: list[dict], sibling_rows: list[dict], *, resamples: i
 
     rankers = {name: summary([r[key] for r in rows]) for name, key in (
         ("supernet", "supernet"), ("depth", "depth"), ("flops", "flops"), ("params", "params"))}
+    rankers["supernet_loss"] = summary([-r["supernet_loss"] for r in rows])
     seeds = np.array([[r[f"seed{i}"] for i in range(3)] for r in rows])
     best_seed = max(e.seeds[1] for e in bench.entries().values())
     rankers["seed"] = ranking_summary(seeds[:, 0], seeds[:, 1], best=best_seed,
@@ -129,7 +132,24 @@ def benchmark_report(rows: list[dict], sibling_rows: list[dict], *, resamples: i
                  for a, b in ((0, 1), (0, 2), (1, 2))]
     rankers["seed"]["mean_pair_kendall_tau"] = float(np.mean(pair_taus))
     return {"networks": len(rows), "best_truth": best, "rankers": rankers,
+            "within_depth": within_depth(rows),
             "siblings": sibling_spread(rows, sibling_rows)}
+
+
+def within_depth(rows: list[dict], smallest: int = 10) -> dict:
+    """Per depth with at least ``smallest`` networks: their count and the Kendall tau of
+    the supernet's accuracy (``supernet``) and minus loss (``supernet_loss``) against the
+    truth."""
+    table = {}
+    for depth in sorted({r["depth"] for r in rows}):
+        chosen = [r for r in rows if r["depth"] == depth]
+        if len(chosen) >= smallest:
+            truth = [r["truth"] for r in chosen]
+            table[str(int(depth))] = {"networks": len(chosen), **{
+                name: rank_statistics(sign * np.array([r[name] for r in chosen]),
+                                      truth)["kendall_tau"]
+                for name, sign in (("supernet", 1), ("supernet_loss", -1))}}
+    return table
 
 
 def sibling_spread(rows: list[dict], sibling_rows: list[dict]) -> dict | None:

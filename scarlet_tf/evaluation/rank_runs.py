@@ -15,8 +15,8 @@ from pathlib import Path
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.files import read_json, refuse_other_settings, write_json
 
-ROWS = (("supernet", "supernet"), ("depth", "kept layers"), ("flops", "FLOPs"),
-        ("params", "params"), ("seed", "seed vs seed"))
+ROWS = (("supernet", "supernet"), ("supernet_loss", "supernet loss"), ("depth", "kept layers"),
+        ("flops", "FLOPs"), ("params", "params"), ("seed", "seed vs seed"))
 
 
 def rank_on_truths(run, truth, out: Path, *, dataset=None, recal_batches, max_images=None,
@@ -89,6 +89,9 @@ def report_table(report: dict) -> str:
         lines.append(f"{name:<13} {_interval(r['kendall_tau'], r['kendall_tau_ci']):<22} "
                      f"{_interval(r['spearman_rho'], r['spearman_rho_ci']):<22} "
                      f"{_number(r['top10pct_kendall_tau']):>10} {top(1):>16} {top(10):>16}")
+    lines.append("tau inside one depth, supernet accuracy / loss: " + ", ".join(
+        f"{depth} layers {_number(t['supernet'])} / {_number(t['supernet_loss'])} "
+        f"({t['networks']})" for depth, t in report["within_depth"].items()))
     siblings = report["siblings"]
     if siblings:
         lines.append(f"two codes of one network ({siblings['pairs']} pairs): supernet scores "

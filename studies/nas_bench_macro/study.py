@@ -136,9 +136,6 @@ def retest_report(out: Path, name: str) -> list[dict]:
     """Kendall tau between the halves (accuracy, and minus loss) per recalibration count
     and image count, with bootstrap 95% intervals; then, on all images, tau between the
     scores after each recalibration count and after the most (``"against"``)."""
-    from scipy.stats import kendalltau
-
-    from scarlet_tf.evaluation.ranking import bootstrap_intervals
     from scarlet_tf.files import read_rows
 
     rows = read_rows(out / name / "retest.csv")
@@ -152,20 +149,25 @@ def retest_report(out: Path, name: str) -> list[dict]:
                 a = sign * np.array([float(r[f"{metric}_a{n}"]) for r in chosen])
                 b = sign * np.array([float(r[f"{metric}_b{n}"]) for r in chosen])
                 table.append({"recal_batches": recal, "images": n, "score": metric,
-                              "networks": len(chosen), "kendall_tau": kendalltau(a, b)[0],
-                              "kendall_tau_ci": bootstrap_intervals(a, b)["kendall_tau"],
+                              "networks": len(chosen), **agreement(a, b),
                               "mean_accuracy": float(np.mean([float(r[f"accuracy_a{n}"])
                                                               for r in chosen]))})
     return table + recal_agreement(rows)
 
 
-def recal_agreement(rows: list[dict]) -> list[dict]:
-    """Tau, on all scored images of both halves, between each recalibration count's
-    scores and the largest count's in ``rows``, over the networks scored with both."""
+def agreement(a, b) -> dict:
+    """Kendall tau of two score arrays ``[N]`` and its bootstrap 95% interval."""
     from scipy.stats import kendalltau
 
     from scarlet_tf.evaluation.ranking import bootstrap_intervals
 
+    return {"kendall_tau": kendalltau(a, b)[0],
+            "kendall_tau_ci": bootstrap_intervals(a, b)["kendall_tau"]}
+
+
+def recal_agreement(rows: list[dict]) -> list[dict]:
+    """Tau, on all scored images of both halves, between each recalibration count's
+    scores and the largest count's in ``rows``, over the networks scored with both."""
     n, most = max(RETEST["images"]), max(int(r["recal_batches"]) for r in rows)
     def scores(recal, metric):
         return {r["code"]: (float(r[f"{metric}_a{n}"]) + float(r[f"{metric}_b{n}"])) / 2
@@ -181,9 +183,7 @@ def recal_agreement(rows: list[dict]) -> list[dict]:
             a = sign * np.array([ours[c] for c in codes])
             b = sign * np.array([reference[c] for c in codes])
             table.append({"recal_batches": recal, "against": most, "images": 2 * n,
-                          "score": metric, "networks": len(codes),
-                          "kendall_tau": kendalltau(a, b)[0],
-                          "kendall_tau_ci": bootstrap_intervals(a, b)["kendall_tau"],
+                          "score": metric, "networks": len(codes), **agreement(a, b),
                           "mean_accuracy": float(np.mean(list(scores(recal, "accuracy")
                                                               .values())))})
     return table
@@ -287,8 +287,17 @@ def report(out: Path) -> None:
                   "top-1 acc (regret) | top-10 acc (regret) |", "|---" * 7 + "|"]
         for name, r in rankings.items():
             lines += [ranker_row(label, name, r, r["rankers"][key]) for key, label in (
-                ("supernet", "supernet"), ("depth", "kept layers"), ("flops", "FLOPs"),
-                ("seed", "seed vs seed"))]
+                ("supernet_loss", "supernet, loss"), ("supernet", "supernet, accuracy"),
+                ("depth", "kept layers"), ("flops", "FLOPs"), ("seed", "seed vs seed"))
+                if key in r["rankers"]]
+        lines += ["", "Kendall tau inside one depth (the supernet's loss / accuracy; kept "
+                  "layers cannot order these):", "",
+                  "| run | " + " | ".join(f"{d} layers" for d in range(3, 9)) + " |",
+                  "|---" * 7 + "|"]
+        lines += [f"| {name} | " + " | ".join(
+            f"{w[d]['supernet_loss']:.2f} / {w[d]['supernet']:.2f} ({w[d]['networks']})"
+            if d in w else "-" for d in map(str, range(3, 9))) + " |"
+            for name, r in rankings.items() for w in [r.get("within_depth", {})]]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
