@@ -224,10 +224,82 @@ def report(out: Path) -> None:
                             f"{100 * max(hv):.1f}]" if hv else "n/a") + f" | {evaluations:.0f} | "
                          + (f"{entry['seconds_per_search'] / 60:.0f} min |" if evaluations and
                             per_score else "none |"))
+    diagnosis = diagnose(out)
     write_json(out / "summary.json", {"seconds_per_score": per_score,
-                                      "networks_scored": len(scores), "rows": summary})
+                                      "networks_scored": len(scores), "rows": summary,
+                                      "diagnosis": diagnosis})
+    lines += ["", "Where the supernet's pick loses: its own best network among every scored "
+              "one within the limit (regret in points, FLOPs / limit), and the NSGA-II picks "
+              "(regret; supernet accuracy below that best, points; FLOPs / limit):", "",
+              "| FLOPs limit | scored / within limit | supernet's best by accuracy | "
+              "by loss | NSGA-II picks |", "|---" * 5 + "|"]
+    lines += [diagnosis_row(d) for d in diagnosis]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def exhaustive(supernet: Path, out: Path) -> None:
+    """Score every network within the smallest limit (into ``scores.csv``), so that the
+    supernet's own best pick there is known, not only among the searches' candidates."""
+    from scarlet_tf.evaluation.runs import SupernetRun
+    from scarlet_tf.search.truth import feasible_codes
+
+    scorer = CachedScorer(SupernetRun(supernet), out / "scores.csv")
+    try:
+        codes = sorted(feasible_codes(problem_at(LIMITS[0])))
+        for i, code in enumerate(codes):
+            scorer(code)
+            if i % 50 == 49:
+                print(f"exhaustive: {i + 1}/{len(codes)} networks", flush=True)
+    finally:
+        scorer.writer.close()
+
+
+def diagnose(out: Path) -> list[dict]:
+    """Where a supernet pick loses, per limit: the supernet's own best network (by
+    accuracy, and by loss) among every scored network within the limit against the best
+    network there (the evaluator's part), and each NSGA-II pick's supernet accuracy
+    against that best score (the search's part) and its FLOPs against the limit."""
+    from scarlet_tf.evaluation import nas_bench_macro as bench
+    from scarlet_tf.files import read_rows
+    from scarlet_tf.search.truth import feasible_codes
+
+    entries, scores = bench.entries(), {r["code"]: r for r in read_rows(out / "scores.csv")}
+    results, table = read_rows(out / "results.csv"), []
+    for limit in LIMITS:
+        codes = feasible_codes(problem_at(limit))
+        scored = [c for c in codes if c in scores]
+        if not scored:
+            continue
+        best = max(entries[c].mean for c in codes)
+        by_accuracy = max(scored, key=lambda c: (float(scores[c]["accuracy"]), -entries[c].flops))
+        by_loss = min(scored, key=lambda c: float(scores[c]["loss"]))
+        picks = [r for r in results if r["method"] == "supernet-nsga2"
+                 and int(r["max_flops"]) == limit]
+        table.append({
+            "max_flops": limit, "feasible": len(codes), "scored": len(scored),
+            "best_truth": best,
+            "supernet_best_accuracy": {"code": by_accuracy, "regret": best - entries[
+                by_accuracy].mean, "flops_fraction": entries[by_accuracy].flops / limit},
+            "supernet_best_loss": {"code": by_loss, "regret": best - entries[by_loss].mean,
+                                   "flops_fraction": entries[by_loss].flops / limit},
+            "nsga2": [{"seed": int(r["seed"]), "regret": float(r["regret"]),
+                       "score_gap": float(scores[by_accuracy]["accuracy"])
+                       - float(r["supernet"]), "flops_fraction": float(r["madds"]) / limit}
+                      for r in picks]})
+    return table
+
+
+def diagnosis_row(d: dict) -> str:
+    """One markdown row of :func:`diagnose`."""
+    def best(pick):
+        return f"{100 * pick['regret']:.2f} ({pick['flops_fraction']:.2f})"
+
+    picks = "; ".join(f"{100 * p['regret']:.2f}, {100 * p['score_gap']:.2f}, "
+                      f"{p['flops_fraction']:.2f}" for p in d["nsga2"]) or "-"
+    return (f"| {d['max_flops'] / 1e6:.1f}M | {d['scored']} / {d['feasible']} | "
+            f"{best(d['supernet_best_accuracy'])} | {best(d['supernet_best_loss'])} | "
+            f"{picks} |")
 
 
 def settings(out: Path, supernet: Path, reuse: Path | None) -> None:
@@ -254,7 +326,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "runs" / "search_benchmark")
     parser.add_argument("--reuse", type=Path, help="a rank --truth nas-bench-macro folder of "
                         "the same supernet and precision whose scores to take")
-    parser.add_argument("--only", choices=("report",))
+    parser.add_argument("--only", choices=("report", "exhaustive"),
+                        help="exhaustive: score every network within the smallest limit")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.only != "report":
@@ -262,7 +335,10 @@ def main() -> None:
             sys.exit(f"error: the CIFAR-10 archive {ARCHIVE} is missing")
         scarlet_tf.fast_first_run()  # Grappler off: the supernet's first trace is faster
         settings(args.out, args.supernet, args.reuse)
-        run_all(args.supernet, args.out, args.work, args.reuse)
+        if args.only == "exhaustive":
+            exhaustive(args.supernet, args.out)
+        else:
+            run_all(args.supernet, args.out, args.work, args.reuse)
     report(args.out)
 
 
