@@ -52,6 +52,9 @@ def test_a_worse_pick_has_its_regret_and_a_partial_front_less_hypervolume():
     assert judged["pick"]["code"] == cheap and records[0]["truth"] == bench.entries()[cheap].mean
     assert judged["regret"] == pytest.approx(judged["best"]["truth"] - records[0]["truth"])
     assert judged["regret"] > 0.01 and 0 < judged["hypervolume_fraction"] < 0.999
+    other = judge(records, problem, choose=lambda rs: max(rs, key=lambda r: r["madds"]))
+    assert other["pick"]["code"] == front[-1] and other["regret"] == 0
+    assert other["hypervolume_fraction"] == judged["hypervolume_fraction"]
 
 
 def test_judging_needs_the_benchmark_networks():

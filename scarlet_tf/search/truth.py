@@ -32,9 +32,11 @@ def check_truth(truth: str, space) -> None:
                            f"32 px, 10 classes; this supernet's are {space.describe()}")
 
 
-def judge(records: list[dict], problem: SearchProblem, truth: str = bench.SPACE) -> dict:
+def judge(records: list[dict], problem: SearchProblem, truth: str = bench.SPACE,
+          choose=best_record) -> dict:
     """Add ``"code"`` and ``"truth"`` (benchmark mean accuracy in [0, 1]) to every record
-    and return the judgement: ``pick`` and ``best`` (code, truth, madds; pick also its
+    and return the judgement: ``pick`` (``choose(records)``, by default the search's own
+    pick) and ``best`` (code, truth, madds; pick also its
     supernet ``accuracy``), ``regret`` (best minus pick truth, accuracy units),
     ``front_hypervolume`` and ``benchmark_hypervolume`` (normalized, accuracy against
     mult-adds within the mult-add limit) and ``hypervolume_fraction``."""
@@ -44,7 +46,7 @@ def judge(records: list[dict], problem: SearchProblem, truth: str = bench.SPACE)
         record["code"] = family.code(family.parse(record["arch"]))
         record["truth"] = entries[record["code"]].mean
     feasible = [r for r in records if r["feasible"]]
-    pick = best_record(records)
+    pick = choose(records)
     codes = feasible_codes(problem)
     best = max(codes, key=lambda c: (entries[c].mean, c == bench.canonical(c)))
     flat = SearchProblem(problem.space, "accuracy,madds", max_madds=problem.limits.get("madds"))

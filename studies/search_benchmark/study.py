@@ -1,11 +1,14 @@
 """Does the search hand back the best network under a FLOPs limit? Judged by NAS-Bench-Macro.
 
-At each FLOPs limit (the benchmark's 10/25/50/75% quantiles) and seed, three pickers:
+At each FLOPs limit (the benchmark's 10/25/50/75% quantiles) and seed, five pickers:
 
 * ``supernet-nsga2``: ``run_search`` (the NSGA-II keras-tuner oracle of ``scarlet-tf
   search``) scoring candidates on the supernet, judged with ``truth="nas-bench-macro"``;
 * ``supernet-random``: as many distinct random networks within the limit, scored by the
   same supernet, the best score picked (ties: the cheapest);
+* ``supernet-nsga2-tied``, ``supernet-random-tied``: the same evaluated networks, the
+  pick made by :func:`tied_largest` (the most mult-adds among scores within one standard
+  error of the best) instead of the best score;
 * ``free-rule``: the network with the most kept layers, then the most FLOPs (no scores;
   one pick per limit, the same for every seed).
 
@@ -42,6 +45,8 @@ LIMITS = (36_839_936, 45_539_840, 55_398_912, 65_415_680)  # 10/25/50/75% of all
 SEEDS = (0, 1, 2)
 SEARCH = {"population": 20, "generations": 10}  # at most 200 evaluations per search
 SCORING = {"recal_batches": 20, "max_images": 2500}  # the ranking study's precision
+METHODS = ("supernet-nsga2", "supernet-random", "supernet-nsga2-tied", "supernet-random-tied",
+           "free-rule")
 FIELDS = ("method", "seed", "max_flops", "code", "truth", "supernet", "madds", "best_code",
           "best_truth", "regret", "hypervolume_fraction", "evaluations")
 
@@ -105,21 +110,32 @@ def problem_at(limit):
     return SearchProblem(get_space("nas-bench-macro"), "accuracy,madds", max_madds=limit)
 
 
-def nsga2_pick(scorer, limit, seed, work: Path) -> dict:
-    """The supernet search's judgement at ``limit`` (resumes from ``work``)."""
+def tied_largest(records: list[dict]) -> dict:
+    """The pick among ties (item 3, fixed before its regret was seen): of the feasible
+    records whose supernet accuracy is within one standard error of the best one
+    (``sqrt(a (1 - a) / images)``, ``images`` scored; a gap the images cannot resolve),
+    the one with the most mult-adds."""
+    feasible = [r for r in records if r["feasible"]]
+    top = max(r["accuracy"] for r in feasible)
+    margin = np.sqrt(top * (1 - top) / SCORING["max_images"])
+    return max((r for r in feasible if r["accuracy"] >= top - margin),
+               key=lambda r: (r["madds"], r["accuracy"]))
+
+
+def nsga2_records(scorer, limit, seed, work: Path) -> list[dict]:
+    """The evaluated records of the supernet search at ``limit`` (resumes from ``work``;
+    a finished search only reads its state back)."""
     from scarlet_tf.search import run_search
-    from scarlet_tf.search.truth import judge
 
-    problem = problem_at(limit)
-    records = run_search(problem, scorer, work / f"nsga2-{limit}-{seed}", seed=seed,
-                         log=lambda line: None, truth="nas-bench-macro", **SEARCH)
-    return judge(records, problem)
+    return run_search(problem_at(limit), scorer, work / f"nsga2-{limit}-{seed}", seed=seed,
+                      log=lambda line: None, truth="nas-bench-macro", **SEARCH)
 
 
-def random_pick(scorer, limit, seed, evaluations: int) -> dict:
-    """Distinct random networks within ``limit``, scored by ``scorer``, judged."""
+def random_records(scorer, limit, seed, evaluations: int) -> list[dict]:
+    """``evaluations`` distinct random networks within ``limit``, scored by ``scorer``,
+    as search records (the front marked)."""
     from scarlet_tf.search import nsga2
-    from scarlet_tf.search.truth import feasible_codes, judge
+    from scarlet_tf.search.truth import feasible_codes
 
     problem = problem_at(limit)
     codes = sorted(feasible_codes(problem))
@@ -131,7 +147,7 @@ def random_pick(scorer, limit, seed, evaluations: int) -> dict:
     front = set(nsga2.non_dominated_sort(problem.vectors(records))[0].tolist())
     for i, record in enumerate(records):
         record["pareto"] = i in front
-    return judge(records, problem)
+    return records
 
 
 def free_pick(limit) -> dict:
@@ -164,6 +180,8 @@ def run_all(supernet: Path, out: Path, work: Path, reuse: Path | None = None) ->
     the ranking folder ``reuse`` taken first)."""
     from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.files import RowWriter, read_rows
+    from scarlet_tf.search.report import best_record
+    from scarlet_tf.search.truth import judge
 
     rows = read_rows(out / "results.csv")
     found = {(r["method"], int(r["seed"]), int(r["max_flops"])): r for r in rows}
@@ -172,14 +190,22 @@ def run_all(supernet: Path, out: Path, work: Path, reuse: Path | None = None) ->
     if reuse:
         print(f"{scorer.reuse(reuse, run)} scores taken from {reuse}", flush=True)
     writer = RowWriter(out / "results.csv", FIELDS, rows)
+    def searched(limit, seed, choose=best_record):
+        return judge(nsga2_records(scorer, limit, seed, work), problem_at(limit), choose=choose)
+
+    def sampled(limit, seed, choose=best_record):
+        evaluations = int(found["supernet-nsga2", seed, limit]["evaluations"])
+        return judge(random_records(scorer, limit, seed, evaluations), problem_at(limit),
+                     choose=choose)
+
     pickers = {"free-rule": lambda limit, seed: free_pick(limit),
-               "supernet-nsga2": lambda limit, seed: nsga2_pick(scorer, limit, seed, work),
-               "supernet-random": lambda limit, seed: random_pick(
-                   scorer, limit, seed, int(found["supernet-nsga2", seed, limit]["evaluations"]))}
+               "supernet-nsga2": searched, "supernet-random": sampled,  # random: nsga2's budget
+               "supernet-nsga2-tied": lambda limit, seed: searched(limit, seed, tied_largest),
+               "supernet-random-tied": lambda limit, seed: sampled(limit, seed, tied_largest)}
     try:
         for limit in LIMITS:
             for seed in SEEDS:
-                for method, pick in pickers.items():  # random after nsga2: its budget
+                for method, pick in pickers.items():
                     if (method, seed, limit) not in found:
                         found[method, seed, limit] = row(method, seed, limit, pick(limit, seed))
                         writer.write(found[method, seed, limit])
@@ -205,7 +231,7 @@ def report(out: Path) -> None:
                           "true hypervolume / benchmark's | evaluations | search wall time |",
                           "|---" * 7 + "|"]
     for limit in LIMITS:
-        for method in ("supernet-nsga2", "supernet-random", "free-rule"):
+        for method in METHODS:
             chosen = [r for r in rows if r["method"] == method and int(r["max_flops"]) == limit]
             if not chosen:
                 continue
