@@ -73,7 +73,7 @@ def build_problem(space, objectives, weights, max_madds, max_params, max_latency
               help="Latency table JSON (scarlet-tf latency-table) of the supernet's space: "
               "its latency_ms predicts benchmark's latency_ms.")
 @click.option("--objectives", default="accuracy,madds", show_default=True,
-              help="Comma-separated: accuracy, madds, params (params:max to maximize), "
+              help="Comma-separated: accuracy, loss, madds, params (params:max to maximize), "
                    "latency_ms.")
 @click.option("--weights", default=None,
               help="Preferences among the objectives, e.g. 0.6,0.4 (weighted crowding).")
@@ -115,9 +115,10 @@ def search(supernet_dir, out, objectives, weights, max_madds, max_params, max_la
     records = run_search(problem, evaluator.score_path, out, population=population,
                          generations=generations, seed=seed, overwrite=overwrite,
                          log=click.echo, scored=evaluator.scored, truth=truth)
-    best = best_record(records)
+    best = best_record(records, problem.score)
     if best is not None:
-        click.echo(f"best: {best['arch']} accuracy {best['accuracy']:.4f} mult-adds "
+        click.echo(f"best: {best['arch']} accuracy {best['accuracy']:.4f} loss "
+                   f"{best['loss']:.4f} mult-adds "
                    f"{best['madds'] / 1e6:.1f}M params {best['params'] / 1e6:.2f}M; "
                    f"{len(records)} evaluated; outputs in {out}")
 

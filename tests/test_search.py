@@ -208,7 +208,7 @@ def supernet_dir(tmp_path):
     (["--max-params", "0.1M"], "parameter limit 0.100M is below the smallest"),
     (["--max-latency-ms", "20"], "needs a latency table"),
     (["--objectives", "accuracy,flops"], "unknown objective 'flops'; allowed: accuracy, "
-                                         "madds, params"),
+                                         "loss, madds, params"),
     (["--max-madds", "12Q"], "cannot read size '12Q'"),
 ])
 def test_cli_refuses_in_one_line(supernet_dir, capsys, flags, message):
@@ -252,6 +252,27 @@ def test_latency_objective_and_constraint(tmp_path):
     assert "latency_ms" in history(tmp_path)[0]
     with pytest.raises(Exception, match="latency limit 0.500 ms is below"):
         SearchProblem(space, max_latency_ms=0.5, latency_table=MaddsLatency(space))
+
+
+def test_loss_objective_picks_the_lowest_loss(tmp_path):
+    """With ``loss,madds`` the pick and the front follow the loss, here ordered opposite
+    to the accuracy."""
+    from scarlet_tf.search import run_search
+
+    space, synthetic = get_space(**SPACE), SyntheticScorer(get_space(**SPACE))
+
+    def scorer(path):
+        accuracy = synthetic.score_path(path)["accuracy"]
+        return {"accuracy": accuracy, "loss": accuracy}
+
+    problem = SearchProblem(space, "loss,madds", max_madds=LIMIT)
+    assert problem.score == "loss"
+    records = run_search(problem, scorer, tmp_path, population=4, generations=2,
+                         log=lambda line: None)
+    feasible = [r for r in records if r["feasible"]]
+    best = json.loads((tmp_path / "best.json").read_text())
+    assert best["loss"] == min(r["loss"] for r in feasible) < max(r["loss"] for r in feasible)
+    assert best["pareto"] and 0 < problem.hypervolume(records) <= 1
 
 
 def test_search_script_records_what_it_scored(tiny_supernet_dir, tmp_path):

@@ -82,9 +82,10 @@ class EvolutionOracle(ParetoOracle):
                 for t in self.completed_trials()]
 
     def progress_line(self) -> str:
-        """``generation g/G: n evaluated, best feasible accuracy, front size, hypervolume``."""
+        """``generation g/G: n evaluated, best feasible score, front size, hypervolume``."""
         metrics = [self.metrics(t) for t in self.completed_trials() if self.violation(t) == 0]
-        best = max((m.get("accuracy", float("nan")) for m in metrics), default=float("nan"))
-        return (f"{self.progress_head()}, best feasible accuracy "
+        score, pick = self.problem.score, max if self.problem.score == "accuracy" else min
+        best = pick((m.get(score, float("nan")) for m in metrics), default=float("nan"))
+        return (f"{self.progress_head()}, best feasible {score} "
                 f"{best:.4f}, front {len(self.get_best_trials())}, hypervolume "
                 f"{self.problem.hypervolume(metrics):.4f}")

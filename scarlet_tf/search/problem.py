@@ -10,6 +10,7 @@ evaluated: every candidate the search proposes is repaired into the feasible reg
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,11 +21,12 @@ from scarlet_tf.space.costs import choice_cost, head_cost, stem_cost
 from scarlet_tf.space.spaces import SearchSpace
 
 # objective name -> allowed directions (the first is the default)
-DIRECTIONS = {"accuracy": ("max",), "madds": ("min",), "params": ("min", "max"),
-              "latency_ms": ("min",)}
+DIRECTIONS = {"accuracy": ("max",), "loss": ("min",), "madds": ("min",),
+              "params": ("min", "max"), "latency_ms": ("min",)}
+SCORES = ("accuracy", "loss")  # what the supernet measures; the rest are analytic costs
 COSTS = ("madds", "params", "latency_ms")
 LABELS = {"madds": "mult-add", "params": "parameter", "latency_ms": "latency"}
-ALLOWED_OBJECTIVES = "accuracy, madds, params (or params:max), latency_ms"
+ALLOWED_OBJECTIVES = "accuracy, loss, madds, params (or params:max), latency_ms"
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,13 @@ class SearchProblem:
         self._check_latency()
         self.bounds = {name: self._bounds(name) for name in self.cost_names}
         self._check_limits()
+
+    @property
+    def score(self) -> str:
+        """The supernet score that picks the best network: the first of ``accuracy`` (top-1,
+        higher is better) and ``loss`` (mean cross-entropy, lower is better) among the
+        objectives, ``accuracy`` when neither is."""
+        return next((o.name for o in self.objectives if o.name in SCORES), "accuracy")
 
     @property
     def cost_names(self) -> tuple[str, ...]:
@@ -222,6 +231,8 @@ class SearchProblem:
         """(ideal, worst) of an objective in minimized units."""
         if objective.name == "accuracy":
             return -1.0, 0.0
+        if objective.name == "loss":  # chance level is the worst that counts
+            return 0.0, math.log(self.space.num_classes)
         low, high = self.bounds[objective.name]
         high = min(high, self.limits.get(objective.name, high))
         return (-high, -low) if objective.direction == "max" else (low, high)

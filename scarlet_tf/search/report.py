@@ -33,7 +33,7 @@ def write(out, records: list[dict], problem, scored: dict | None = None,
          "hypervolume": problem.hypervolume(records), "front": front}, indent=1) + "\n")
     write_history(out / "history.csv", records)
     plot(out / "pareto.png", records, problem, judged)
-    best = best_record(records)
+    best = best_record(records, problem.score)
     if best is not None:
         Architecture.parse(best["arch"], problem.space).save(out / "best.json", **{
             k: v for k, v in best.items() if k != "arch"})
@@ -45,11 +45,13 @@ def remove(out) -> None:
         Path(out, name).unlink(missing_ok=True)
 
 
-def best_record(records: list[dict]) -> dict | None:
-    """The most accurate feasible record, a front member among equals (the cheapest); None
-    when there is none."""
-    return max((r for r in records if r["feasible"]), key=lambda r: (r["accuracy"], r["pareto"]),
-               default=None)
+def best_record(records: list[dict], score: str = "accuracy") -> dict | None:
+    """The feasible record with the best ``score`` (highest ``accuracy`` or lowest
+    ``loss``: :attr:`SearchProblem.score`), a front member among equals; None when there
+    is none."""
+    sign = -1.0 if score == "loss" else 1.0
+    return max((r for r in records if r["feasible"]),
+               key=lambda r: (sign * r[score], r["pareto"]), default=None)
 
 
 def write_history(path, records: list[dict]) -> None:
@@ -65,7 +67,7 @@ def plot(path, records: list[dict], problem, judged: dict | None = None) -> None
     """Accuracy against mult-adds (M): every candidate, the front, the mult-add limit; with
     a benchmark's judgement, a second panel of the same networks' true accuracy with the
     pick and the benchmark's best network within the limits."""
-    panels = [("accuracy", "accuracy (search split)")]
+    panels = [(problem.score, f"{problem.score} (search split)")]
     if judged:
         panels.append(("truth", f"accuracy in {judged['truth']}"))
     with figure(path, panels=len(panels)) as (_, axes):

@@ -33,7 +33,7 @@ def check_truth(truth: str, space) -> None:
 
 
 def judge(records: list[dict], problem: SearchProblem, truth: str = bench.SPACE,
-          choose=best_record) -> dict:
+          choose=None) -> dict:
     """Add ``"code"`` and ``"truth"`` (benchmark mean accuracy in [0, 1]) to every record
     and return the judgement: ``pick`` (``choose(records)``, by default the search's own
     pick) and ``best`` (code, truth, madds; pick also its
@@ -46,7 +46,7 @@ def judge(records: list[dict], problem: SearchProblem, truth: str = bench.SPACE,
         record["code"] = family.code(family.parse(record["arch"]))
         record["truth"] = entries[record["code"]].mean
     feasible = [r for r in records if r["feasible"]]
-    pick = choose(records)
+    pick = choose(records) if choose else best_record(records, problem.score)
     codes = feasible_codes(problem)
     best = max(codes, key=lambda c: (entries[c].mean, c == bench.canonical(c)))
     flat = SearchProblem(problem.space, "accuracy,madds", max_madds=problem.limits.get("madds"))
@@ -55,7 +55,8 @@ def judge(records: list[dict], problem: SearchProblem, truth: str = bench.SPACE,
     ceiling = flat.hypervolume([{"accuracy": entries[c].mean, "madds": entries[c].flops}
                                 for c in codes])
     return {"truth": truth, "evaluated": len(records), "benchmark_front": _front(codes),
-            "pick": pick and {k: pick[k] for k in ("code", "accuracy", "truth", "madds")},
+            "pick": pick and {k: pick[k] for k in ("code", "accuracy", "loss", "truth", "madds")
+                              if k in pick},
             "best": {"code": best, "truth": entries[best].mean, "madds": entries[best].flops},
             "regret": pick and entries[best].mean - pick["truth"],
             "front_hypervolume": front, "benchmark_hypervolume": ceiling,

@@ -1,6 +1,6 @@
 """Does the search hand back the best network under a FLOPs limit? Judged by NAS-Bench-Macro.
 
-At each FLOPs limit (the benchmark's 10/25/50/75% quantiles) and seed, five pickers:
+At each FLOPs limit (the benchmark's 10/25/50/75% quantiles) and seed, seven pickers:
 
 * ``supernet-nsga2``: ``run_search`` (the NSGA-II keras-tuner oracle of ``scarlet-tf
   search``) scoring candidates on the supernet, judged with ``truth="nas-bench-macro"``;
@@ -9,6 +9,9 @@ At each FLOPs limit (the benchmark's 10/25/50/75% quantiles) and seed, five pick
 * ``supernet-nsga2-tied``, ``supernet-random-tied``: the same evaluated networks, the
   pick made by :func:`tied_largest` (the most mult-adds among scores within one standard
   error of the best) instead of the best score;
+* ``supernet-nsga2-loss``, ``supernet-random-loss``: the same two searches scoring by
+  the supernet's mean loss (``--objectives loss,madds``), the ranking study's primary
+  score (chosen there by test-retest, before any ranking);
 * ``free-rule``: the network with the most kept layers, then the most FLOPs (no scores;
   one pick per limit, the same for every seed).
 
@@ -46,7 +49,7 @@ SEEDS = (0, 1, 2)
 SEARCH = {"population": 20, "generations": 10}  # at most 200 evaluations per search
 SCORING = {"recal_batches": 20, "max_images": 2500}  # the ranking study's precision
 METHODS = ("supernet-nsga2", "supernet-random", "supernet-nsga2-tied", "supernet-random-tied",
-           "free-rule")
+           "supernet-nsga2-loss", "supernet-random-loss", "free-rule")
 FIELDS = ("method", "seed", "max_flops", "code", "truth", "supernet", "madds", "best_code",
           "best_truth", "regret", "hypervolume_fraction", "evaluations")
 
@@ -102,12 +105,13 @@ class CachedScorer:
         return max(len(rows) - 2, 0)
 
 
-def problem_at(limit):
-    """The search problem of ``scarlet-tf search --max-madds LIMIT`` on the benchmark."""
+def problem_at(limit, score: str = "accuracy"):
+    """The search problem of ``scarlet-tf search --max-madds LIMIT --objectives
+    SCORE,madds`` on the benchmark."""
     from scarlet_tf.search import SearchProblem
     from scarlet_tf.space.spaces import get_space
 
-    return SearchProblem(get_space("nas-bench-macro"), "accuracy,madds", max_madds=limit)
+    return SearchProblem(get_space("nas-bench-macro"), f"{score},madds", max_madds=limit)
 
 
 def tied_largest(records: list[dict]) -> dict:
@@ -122,22 +126,23 @@ def tied_largest(records: list[dict]) -> dict:
                key=lambda r: (r["madds"], r["accuracy"]))
 
 
-def nsga2_records(scorer, limit, seed, work: Path) -> list[dict]:
-    """The evaluated records of the supernet search at ``limit`` (resumes from ``work``;
-    a finished search only reads its state back)."""
+def nsga2_records(scorer, limit, seed, work: Path, score: str = "accuracy") -> list[dict]:
+    """The evaluated records of the supernet search at ``limit`` by ``score`` (resumes
+    from ``work``; a finished search only reads its state back)."""
     from scarlet_tf.search import run_search
 
-    return run_search(problem_at(limit), scorer, work / f"nsga2-{limit}-{seed}", seed=seed,
+    name = f"nsga2-{limit}-{seed}" if score == "accuracy" else f"nsga2-{score}-{limit}-{seed}"
+    return run_search(problem_at(limit, score), scorer, work / name, seed=seed,
                       log=lambda line: None, truth="nas-bench-macro", **SEARCH)
 
 
-def random_records(scorer, limit, seed, evaluations: int) -> list[dict]:
+def random_records(scorer, limit, seed, evaluations: int, score="accuracy") -> list[dict]:
     """``evaluations`` distinct random networks within ``limit``, scored by ``scorer``,
-    as search records (the front marked)."""
+    as search records (the front by ``score`` and mult-adds marked)."""
     from scarlet_tf.search import nsga2
     from scarlet_tf.search.truth import feasible_codes
 
-    problem = problem_at(limit)
+    problem = problem_at(limit, score)
     codes = sorted(feasible_codes(problem))
     rng = np.random.default_rng(seed)
     chosen = [codes[i] for i in rng.choice(len(codes), evaluations, replace=False)]
@@ -180,7 +185,6 @@ def run_all(supernet: Path, out: Path, work: Path, reuse: Path | None = None) ->
     the ranking folder ``reuse`` taken first)."""
     from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.files import RowWriter, read_rows
-    from scarlet_tf.search.report import best_record
     from scarlet_tf.search.truth import judge
 
     rows = read_rows(out / "results.csv")
@@ -190,18 +194,22 @@ def run_all(supernet: Path, out: Path, work: Path, reuse: Path | None = None) ->
     if reuse:
         print(f"{scorer.reuse(reuse, run)} scores taken from {reuse}", flush=True)
     writer = RowWriter(out / "results.csv", FIELDS, rows)
-    def searched(limit, seed, choose=best_record):
-        return judge(nsga2_records(scorer, limit, seed, work), problem_at(limit), choose=choose)
-
-    def sampled(limit, seed, choose=best_record):
-        evaluations = int(found["supernet-nsga2", seed, limit]["evaluations"])
-        return judge(random_records(scorer, limit, seed, evaluations), problem_at(limit),
+    def searched(limit, seed, choose=None, score="accuracy"):
+        return judge(nsga2_records(scorer, limit, seed, work, score), problem_at(limit, score),
                      choose=choose)
 
+    def sampled(limit, seed, choose=None, score="accuracy"):  # the NSGA-II search's budget
+        suffix = "" if score == "accuracy" else f"-{score}"
+        evaluations = int(found[f"supernet-nsga2{suffix}", seed, limit]["evaluations"])
+        return judge(random_records(scorer, limit, seed, evaluations, score),
+                     problem_at(limit, score), choose=choose)
+
     pickers = {"free-rule": lambda limit, seed: free_pick(limit),
-               "supernet-nsga2": searched, "supernet-random": sampled,  # random: nsga2's budget
+               "supernet-nsga2": searched, "supernet-random": sampled,
                "supernet-nsga2-tied": lambda limit, seed: searched(limit, seed, tied_largest),
-               "supernet-random-tied": lambda limit, seed: sampled(limit, seed, tied_largest)}
+               "supernet-random-tied": lambda limit, seed: sampled(limit, seed, tied_largest),
+               "supernet-nsga2-loss": lambda limit, seed: searched(limit, seed, score="loss"),
+               "supernet-random-loss": lambda limit, seed: sampled(limit, seed, score="loss")}
     try:
         for limit in LIMITS:
             for seed in SEEDS:
