@@ -79,7 +79,7 @@ def test_hypervolume_hand_worked():
 def test_objectives_parse_and_refuse():
     assert [str(o) for o in parse_objectives("accuracy, params:max")] == ["accuracy",
                                                                           "params:max"]
-    with pytest.raises(ScarletError, match="allowed: accuracy, madds"):
+    with pytest.raises(ScarletError, match="allowed: accuracy, loss, madds"):
         parse_objectives("accuracy,flops")
     with pytest.raises(ScarletError, match="allowed"):
         parse_objectives("madds:max")
