@@ -14,7 +14,7 @@ from __future__ import annotations
 import keras_tuner as kt
 
 from scarlet_tf.search.pareto import ParetoOracle
-from scarlet_tf.search.problem import SearchProblem
+from scarlet_tf.search.problem import SearchProblem, higher_is_better
 
 
 def layer_hyperparameters(problem: SearchProblem) -> kt.HyperParameters:
@@ -84,7 +84,8 @@ class EvolutionOracle(ParetoOracle):
     def progress_line(self) -> str:
         """``generation g/G: n evaluated, best feasible score, front size, hypervolume``."""
         metrics = [self.metrics(t) for t in self.completed_trials() if self.violation(t) == 0]
-        score, pick = self.problem.score, max if self.problem.score == "accuracy" else min
+        score = self.problem.score
+        pick = max if higher_is_better(score) else min
         best = pick((m.get(score, float("nan")) for m in metrics), default=float("nan"))
         return (f"{self.progress_head()}, best feasible {score} "
                 f"{best:.4f}, front {len(self.get_best_trials())}, hypervolume "

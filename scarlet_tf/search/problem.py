@@ -41,6 +41,12 @@ class Objective:
             f"{self.name}:{self.direction}"
 
 
+def higher_is_better(name: str) -> bool:
+    """Whether objective ``name``'s default direction is ``max`` (accuracy) rather than
+    ``min`` (loss, the costs)."""
+    return DIRECTIONS[name][0] == "max"
+
+
 def parse_objectives(spec) -> tuple[Objective, ...]:
     """``"accuracy,madds,params:max"`` (or a list of such tokens) -> Objectives."""
     tokens = spec.split(",") if isinstance(spec, str) else list(spec)

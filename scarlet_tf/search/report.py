@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from scarlet_tf.plots import figure, front_panel, legend
+from scarlet_tf.search.problem import higher_is_better
 from scarlet_tf.space.spaces import Architecture
 
 FILES = ("pareto.json", "history.csv", "pareto.png", "best.json")
@@ -49,7 +50,7 @@ def best_record(records: list[dict], score: str = "accuracy") -> dict | None:
     """The feasible record with the best ``score`` (highest ``accuracy`` or lowest
     ``loss``: :attr:`SearchProblem.score`), a front member among equals; None when there
     is none."""
-    sign = -1.0 if score == "loss" else 1.0
+    sign = 1.0 if higher_is_better(score) else -1.0
     return max((r for r in records if r["feasible"]),
                key=lambda r: (sign * r[score], r["pareto"]), default=None)
 

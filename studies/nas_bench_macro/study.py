@@ -288,8 +288,7 @@ def report(out: Path) -> None:
         for name, r in rankings.items():
             lines += [ranker_row(label, name, r, r["rankers"][key]) for key, label in (
                 ("supernet_loss", "supernet, loss"), ("supernet", "supernet, accuracy"),
-                ("depth", "kept layers"), ("flops", "FLOPs"), ("seed", "seed vs seed"))
-                if key in r["rankers"]]
+                ("depth", "kept layers"), ("flops", "FLOPs"), ("seed", "seed vs seed"))]
         lines += ["", "Kendall tau inside one depth (the supernet's loss / accuracy; kept "
                   "layers cannot order these):", "",
                   "| run | " + " | ".join(f"{d} layers" for d in range(3, 9)) + " |",
@@ -297,7 +296,7 @@ def report(out: Path) -> None:
         lines += [f"| {name} | " + " | ".join(
             f"{w[d]['supernet_loss']:.2f} / {w[d]['supernet']:.2f} ({w[d]['networks']})"
             if d in w else "-" for d in map(str, range(3, 9))) + " |"
-            for name, r in rankings.items() for w in [r.get("within_depth", {})]]
+            for name, r in rankings.items() for w in [r["within_depth"]]]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

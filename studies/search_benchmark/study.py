@@ -181,8 +181,8 @@ def row(method, seed, limit, judged) -> dict:
 
 
 def run_all(supernet: Path, out: Path, work: Path, reuse: Path | None = None) -> None:
-    """Every limit and seed: the three pickers, rows appended as they finish (scores of
-    the ranking folder ``reuse`` taken first)."""
+    """Every limit and seed: every picker of ``METHODS``, rows appended as they finish
+    (scores of the ranking folder ``reuse`` taken first)."""
     from scarlet_tf.evaluation.runs import SupernetRun
     from scarlet_tf.files import RowWriter, read_rows
     from scarlet_tf.search.truth import judge
