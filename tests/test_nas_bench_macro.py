@@ -1,6 +1,7 @@
 """The nas-bench-macro space against the benchmark's own file, and ranking against it."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -156,7 +157,10 @@ def test_rank_against_the_benchmark_saves_resumes_and_reports(macro_supernet, tm
     assert len(rows) == 13 and rows[0].startswith("code,canonical,depth,flops")
     # A cut-short last row is dropped and scored again; nothing else is redone.
     (out / "scores.csv").write_text("\n".join(rows[:-1]) + "\n" + rows[-1][:12])
-    again = run_cli(*args, "--archs", "12")
+    # The same supernet named by a relative path resumes too.
+    relative = [os.path.relpath(macro_supernet) if a == str(macro_supernet) else a
+                for a in args]
+    again = run_cli(*relative, "--archs", "12")
     assert again.returncode == 0, again.stderr
     assert "ranked 14/14 networks (the first" in again.stderr  # one network, not 14
     rescored = (out / "scores.csv").read_text().splitlines()
@@ -190,14 +194,17 @@ def test_export_tflite_converts_a_benchmark_code_with_its_projection_skip(tmp_pa
 
 
 def test_within_depth_tau_has_known_answers():
-    """A score equal to the truth ranks every depth perfectly, its reverse at -1; depths
-    with fewer than 10 networks are left out."""
+    """A score equal to the truth ranks every depth perfectly, its reverse at -1; FLOPs
+    and the seed ceiling are measured the same way; depths with fewer than 10 networks
+    are left out."""
     from scarlet_tf.evaluation.macro_ranking import within_depth
 
     rng = np.random.default_rng(0)
-    rows = [{"depth": float(d), "truth": t, "supernet": t, "supernet_loss": t}
+    rows = [{"depth": float(d), "truth": t, "supernet": t, "supernet_loss": t, "flops": -t,
+             "seed0": t, "seed1": t}
             for d, n in ((3, 12), (5, 20), (7, 9)) for t in rng.random(n)]
     table = within_depth(rows)
     assert set(table) == {"3", "5"} and table["5"]["networks"] == 20
     for t in table.values():
         assert (t["supernet"], t["supernet_loss"]) == pytest.approx((1.0, -1.0))
+        assert (t["flops"], t["seed"]) == pytest.approx((-1.0, 1.0))

@@ -137,9 +137,12 @@ def benchmark_report(rows: list[dict], sibling_rows: list[dict], *, resamples: i
 
 
 def within_depth(rows: list[dict], smallest: int = 10) -> dict:
-    """Per depth with at least ``smallest`` networks: their count and the Kendall tau of
-    the supernet's accuracy (``supernet``) and minus loss (``supernet_loss``) against the
-    truth."""
+    """Per depth with at least ``smallest`` networks: their count and the Kendall tau
+    against the truth of the supernet's accuracy (``supernet``), of minus its loss
+    (``supernet_loss``) and of FLOPs (``flops``, the free ranker left inside one depth);
+    and ``seed``, seed 0's accuracies against seed 1's: how much of the order inside a
+    depth survives the benchmark's own training noise (the truth, a mean of three seeds,
+    is less noisy than one seed, so a ranker can pass this)."""
     table = {}
     for depth in sorted({r["depth"] for r in rows}):
         chosen = [r for r in rows if r["depth"] == depth]
@@ -148,7 +151,9 @@ def within_depth(rows: list[dict], smallest: int = 10) -> dict:
             table[str(int(depth))] = {"networks": len(chosen), **{
                 name: rank_statistics(sign * np.array([r[name] for r in chosen]),
                                       truth)["kendall_tau"]
-                for name, sign in (("supernet", 1), ("supernet_loss", -1))}}
+                for name, sign in (("supernet", 1), ("supernet_loss", -1), ("flops", 1))},
+                "seed": rank_statistics([r["seed0"] for r in chosen],
+                                        [r["seed1"] for r in chosen])["kendall_tau"]}
     return table
 
 

@@ -54,8 +54,9 @@ def rank_on_nas_bench_macro(run, out: Path, *, dataset=None, recal_batches, max_
     codes = nas_bench_macro.depth_stratified(archs, seed)
     step = (read_state(run.directory / "state.json") or {}).get("step")
     evaluator = run.evaluator(dataset, recal_batches=recal_batches, max_images=max_images)
-    source = {"supernet": str(run.directory), "step": step, "dataset": dataset or run.dataset,
-              "recal_batches": recal_batches, "max_images": max_images, "archs": len(codes),
+    source = {"supernet": str(run.directory.resolve()), "step": step,
+              "dataset": dataset or run.dataset, "recal_batches": recal_batches,
+              "max_images": max_images, "archs": len(codes),
               "seed": seed, "siblings": siblings, "scored": evaluator.scored}
     check_source(out, source)
     rows, sibling_rows = rank_on_benchmark(evaluator, codes, out, siblings=siblings, seed=seed,
@@ -89,9 +90,11 @@ def report_table(report: dict) -> str:
         lines.append(f"{name:<13} {_interval(r['kendall_tau'], r['kendall_tau_ci']):<22} "
                      f"{_interval(r['spearman_rho'], r['spearman_rho_ci']):<22} "
                      f"{_number(r['top10pct_kendall_tau']):>10} {top(1):>16} {top(10):>16}")
-    lines.append("tau inside one depth, supernet accuracy / loss: " + ", ".join(
-        f"{depth} layers {_number(t['supernet'])} / {_number(t['supernet_loss'])} "
-        f"({t['networks']})" for depth, t in report["within_depth"].items()))
+    lines.append("tau inside one depth, supernet accuracy / loss; FLOPs; seed vs seed: "
+                 + ", ".join(f"{depth} layers {_number(t['supernet'])} / "
+                             f"{_number(t['supernet_loss'])}; {_number(t['flops'])}; "
+                             f"{_number(t['seed'])} ({t['networks']})"
+                             for depth, t in report["within_depth"].items()))
     siblings = report["siblings"]
     if siblings:
         lines.append(f"two codes of one network ({siblings['pairs']} pairs): supernet scores "

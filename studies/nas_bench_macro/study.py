@@ -290,15 +290,25 @@ def report(out: Path) -> None:
                 ("supernet_loss", "supernet, loss"), ("supernet", "supernet, accuracy"),
                 ("depth", "kept layers"), ("flops", "FLOPs"), ("seed", "seed vs seed"))]
         lines += ["", "Kendall tau inside one depth (the supernet's loss / accuracy; kept "
-                  "layers cannot order these):", "",
-                  "| run | " + " | ".join(f"{d} layers" for d in range(3, 9)) + " |",
+                  "layers cannot order these; FLOPs and one seed against another on the "
+                  "same networks):", "",
+                  "| ranker | " + " | ".join(f"{d} layers" for d in range(3, 9)) + " |",
                   "|---" * 7 + "|"]
-        lines += [f"| {name} | " + " | ".join(
-            f"{w[d]['supernet_loss']:.2f} / {w[d]['supernet']:.2f} ({w[d]['networks']})"
-            if d in w else "-" for d in map(str, range(3, 9))) + " |"
-            for name, r in rankings.items() for w in [r["within_depth"]]]
+        lines += [depth_row(name, r["within_depth"], lambda t: f"{t['supernet_loss']:.2f} / "
+                            f"{t['supernet']:.2f} ({t['networks']})")
+                  for name, r in rankings.items()]
+        first = next(iter(rankings.values()))["within_depth"]
+        lines += [depth_row(label, first, lambda t, k=key: f"{t[k]:.2f}")
+                  for key, label in (("flops", "FLOPs"), ("seed", "seed vs seed"))
+                  if key in next(iter(first.values()))]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def depth_row(label: str, within: dict, cell) -> str:
+    """One markdown row: ``label``, then ``cell(within[depth])`` for depths 3 to 8."""
+    return f"| {label} | " + " | ".join(cell(within[d]) if d in within else "-"
+                                        for d in map(str, range(3, 9))) + " |"
 
 
 def interval(value, ci) -> str:
