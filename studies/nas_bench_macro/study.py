@@ -248,18 +248,17 @@ def fixed_sampler(config, code: str):
 # ---------------------------------------------------------------- report
 
 def settings(out: Path) -> None:
-    """settings.json: every pinned setting, the package commit and versions."""
+    """settings.json: every pinned setting, versions and every package commit that
+    computed here."""
     import tensorflow as tf
 
     from scarlet_tf import __version__
-    from scarlet_tf.files import write_json
+    from scarlet_tf.provenance import write_settings
 
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], text=True,
-                            capture_output=True).stdout.strip()
-    write_json(out / "settings.json", {
+    write_settings(out / "settings.json", {
         "recipe": RECIPE, "variants": VARIANTS, "budgets": BUDGETS, "retest": RETEST,
-        "rank": RANK, "parity": PARITY, "dataset": ARCHIVE.name, "commit": commit,
-        "scarlet_tf": __version__, "tensorflow": tf.__version__})
+        "rank": RANK, "parity": PARITY, "dataset": ARCHIVE.name,
+        "scarlet_tf": __version__, "tensorflow": tf.__version__}, ROOT)
 
 
 def report(out: Path) -> None:

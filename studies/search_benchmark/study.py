@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -337,18 +336,17 @@ def diagnosis_row(d: dict) -> str:
 
 
 def settings(out: Path, supernet: Path, reuse: Path | None) -> None:
-    """settings.json: the pinned settings, the supernet run and the package commit."""
+    """settings.json: the pinned settings, the supernet run, the folder whose scores were
+    reused and every package commit that computed here."""
     import json
 
-    from scarlet_tf.files import write_json
+    from scarlet_tf.provenance import write_settings
 
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], text=True,
-                            capture_output=True).stdout.strip()
     config = json.loads((supernet / "config.json").read_text())["config"]
-    write_json(out / "settings.json", {"limits": LIMITS, "seeds": SEEDS, "search": SEARCH,
-                                       "scoring": SCORING, "supernet": str(supernet),
-                                       "supernet_config": config, "reuse": reuse and str(reuse),
-                                       "commit": commit})
+    write_settings(out / "settings.json", {
+        "limits": LIMITS, "seeds": SEEDS, "search": SEARCH, "scoring": SCORING,
+        "supernet": str(supernet), "supernet_config": config, "reuse": reuse and str(reuse)},
+        ROOT, keep=("reuse",))
 
 
 def main() -> None:
