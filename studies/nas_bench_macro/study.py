@@ -267,8 +267,12 @@ def report(out: Path) -> None:
 
     retests = {p.parent.name: retest_report(out, p.parent.name)
                for p in sorted(out.glob("*/retest.csv"))}
-    rankings = {p.parent.name: read_json(p) for p in sorted(out.glob("*-e*/rank.json"))}
+    rankings = {p.parent.name: read_json(p) for p in sorted(
+        out.glob("*-e*/rank.json"), key=lambda p: run_order(p.parent.name))}
+    budgets = [budget_row(out, name, r) for name, r in rankings.items()]
+    pairs = stabilizer_pairs(out, rankings)
     write_json(out / "summary.json", {"retest": retests, "rankings": rankings,
+                                      "budgets": budgets, "stabilizer": pairs,
                                       "parity": read_json(out / "parity.json")})
     lines = []
     for name, table in retests.items():
@@ -300,8 +304,59 @@ def report(out: Path) -> None:
         lines += [depth_row(label, first, lambda t, k=key: f"{t[k]:.2f}")
                   for key, label in (("flops", "FLOPs"), ("seed", "seed vs seed"))
                   if key in next(iter(first.values()))]
+        lines += ["", "Budget: each run's mean supernet accuracy over the ranked networks "
+                  "(search split) and its Kendall tau:", "",
+                  "| run | epochs | mean accuracy | tau, loss | tau, accuracy |",
+                  "|---" * 5 + "|"]
+        lines += [f"| {b['run']} | {b['epochs']} | {b['mean_accuracy']:.3f} | "
+                  f"{b['tau_loss']:.3f} | {b['tau_accuracy']:.3f} |" for b in budgets]
+    if pairs:
+        lines += ["", "Learnable stabilizer against none, same networks (paired bootstrap "
+                  "95% interval of the tau difference, loss):", "",
+                  "| epochs | tau learnable - none [95%] | share of resamples above 0 |",
+                  "|---" * 3 + "|"]
+        lines += [f"| {p['epochs']} | {interval(p['difference'], p['interval'])} | "
+                  f"{p['share_above_zero']:.3f} |" for p in pairs]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def run_order(name: str) -> tuple[int, str]:
+    """Sort key of run ``name`` (``<variant>-e<epochs>``): by epochs, then variant."""
+    variant, epochs = name.rsplit("-e", 1)
+    return int(epochs), variant
+
+
+def budget_row(out: Path, name: str, ranking: dict) -> dict:
+    """Run ``name``'s epochs, mean supernet accuracy over its scored networks, and tau."""
+    from scarlet_tf.files import read_rows
+
+    scores = [float(r["supernet"]) for r in read_rows(out / name / "scores.csv")]
+    return {"run": name, "epochs": run_order(name)[0],
+            "mean_accuracy": float(np.mean(scores)),
+            "tau_loss": ranking["rankers"]["supernet_loss"]["kendall_tau"],
+            "tau_accuracy": ranking["rankers"]["supernet"]["kendall_tau"]}
+
+
+def stabilizer_pairs(out: Path, rankings: dict) -> list[dict]:
+    """Per budget ranked with both variants: the paired bootstrap of tau(learnable) -
+    tau(none) on minus the loss, over the networks both scored."""
+    from scarlet_tf.evaluation.ranking import bootstrap_tau_difference
+    from scarlet_tf.files import read_rows
+
+    pairs = []
+    for name in (n for n in rankings if n.startswith("learnable-e")):
+        other = name.replace("learnable", "none", 1)
+        if other in rankings:
+            ours, theirs = ({r["code"]: r for r in read_rows(out / n / "scores.csv")}
+                            for n in (name, other))
+            codes = sorted(set(ours) & set(theirs))
+            pairs.append({"epochs": run_order(name)[0], "networks": len(codes),
+                          **bootstrap_tau_difference(
+                              [-float(ours[c]["supernet_loss"]) for c in codes],
+                              [-float(theirs[c]["supernet_loss"]) for c in codes],
+                              [float(ours[c]["truth"]) for c in codes])})
+    return pairs
 
 
 def depth_row(label: str, within: dict, cell) -> str:
