@@ -11,6 +11,10 @@ epochs) is trained in its own run with its own warm-up and cosine schedule, then
   and 2,500 images each. It sets ``RANK``'s precision.
 * ``rank``: the installed ``scarlet-tf rank --truth nas-bench-macro`` on 1,000
   depth-stratified networks and 50 siblings (it resumes its own scores).
+* ``select``: a choice between recipes is made on other networks than the ranked ones:
+  ``SELECT["networks"]`` networks of 3 to 8 kept layers outside the ranked 1,000, scored
+  at ``RANK``'s precision; the tau of each run there, and each run against
+  learnable-e3, paired.
 * ``parity``: one path (``PARITY``) trained alone inside the supernet and as the plain
   Keras model, same recipe: their accuracies on the whole ``search`` split.
 
@@ -49,12 +53,16 @@ RECIPE = {"space": "nas-bench-macro", "width": 1.0, "batch_size": 128, "lr": 0.0
           "label_smoothing": 0.0, "zero_init_residual": True, "seed": 0,
           "sampler": "uniform", "matched_init": True, "firsts_warmup": 0.5,
           "stabilizer_init": "identity"}
-VARIANTS = {"learnable": {"stabilizer": "learnable"}, "none": {"stabilizer": "none"}}
+VARIANTS = {"learnable": {"stabilizer": "learnable"}, "none": {"stabilizer": "none"},
+            "learnable-nowarm": {"stabilizer": "learnable", "firsts_warmup": 0.0}}
 BUDGETS = (3, 10, 30)  # epochs, each its own schedule
 RETEST = {"networks": 200, "seed": 1, "recal_batches": (5, 20, 50), "images": (512, 2500)}
 RANK = {"archs": 1000, "siblings": 50, "seed": 0, "recal_batches": 20, "max_images": 2500}
+SELECT = {"networks": 204, "seed": 2, "depths": (3, 4, 5, 6, 7, 8)}  # 34 per depth
 PARITY = {"path": "12121212", "epochs": 3, "variant": "none"}
 PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnable-e3"),
+        ("train", "learnable-nowarm-e3"), ("select", "learnable-e3"),
+        ("select", "learnable-nowarm-e3"),
         ("train", "none-e3"), ("rank", "none-e3"), ("parity", None),
         ("train", "learnable-e10"), ("rank", "learnable-e10"),
         ("train", "none-e10"), ("rank", "none-e10"),
@@ -201,6 +209,65 @@ def rank(name: str, runs: Path, out: Path) -> None:
                     *(f"--{k.replace('_', '-')}={v}" for k, v in RANK.items())], check=True)
 
 
+def selection_codes() -> list[str]:
+    """``SELECT``'s networks: an equal share of each depth in ``SELECT["depths"]``, drawn
+    with its seed among the distinct networks outside ``RANK``'s sample."""
+    from scarlet_tf.evaluation import nas_bench_macro
+
+    ranked = set(nas_bench_macro.depth_stratified(RANK["archs"], RANK["seed"]))
+    rng = np.random.default_rng(SELECT["seed"])
+    share = SELECT["networks"] // len(SELECT["depths"])
+    chosen = []
+    for depth in SELECT["depths"]:
+        pool = [c for c in nas_bench_macro.distinct_codes()
+                if c not in ranked and nas_bench_macro.entries()[c].depth == depth]
+        chosen += [pool[i] for i in sorted(rng.choice(len(pool), share, replace=False))]
+    return chosen
+
+
+def select(name: str, runs: Path, out: Path) -> None:
+    """Score run ``name`` on :func:`selection_codes` into ``<out>/<name>/select.csv``
+    (``scarlet-tf rank``'s columns and precision; resumable)."""
+    from scarlet_tf.evaluation.macro_ranking import SCORE_FIELDS, score_row
+    from scarlet_tf.evaluation.runs import SupernetRun
+    from scarlet_tf.files import RowWriter, read_rows
+
+    path = out / name / "select.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = read_rows(path)
+    done = {r["code"] for r in rows}
+    evaluator = SupernetRun(runs / name).evaluator(
+        str(ARCHIVE), recal_batches=RANK["recal_batches"], max_images=RANK["max_images"])
+    writer = RowWriter(path, SCORE_FIELDS, rows)
+    try:
+        for code in (c for c in selection_codes() if c not in done):
+            writer.write(score_row(evaluator, code))
+    finally:
+        writer.close()
+
+
+def selection_report(out: Path) -> list[dict]:
+    """Per run with a complete select.csv: Kendall tau of minus its loss (95% interval),
+    and against learnable-e3 the paired bootstrap of the tau difference."""
+    from scarlet_tf.evaluation.ranking import bootstrap_tau_difference
+    from scarlet_tf.files import read_rows
+
+    runs = {p.parent.name: {r["code"]: r for r in read_rows(p)}
+            for p in sorted(out.glob("*/select.csv"))}
+    runs = {n: r for n, r in runs.items() if len(r) == SELECT["networks"]}
+    base, table = runs.get("learnable-e3"), []
+    for name, rows in sorted(runs.items(), key=lambda item: run_order(item[0])):
+        codes = sorted(rows)
+        loss = [-float(rows[c]["supernet_loss"]) for c in codes]
+        truth = [float(rows[c]["truth"]) for c in codes]
+        entry = {"run": name, "networks": len(codes), **agreement(loss, truth)}
+        if base and name != "learnable-e3":
+            entry["against_learnable_e3"] = bootstrap_tau_difference(
+                loss, [-float(base[c]["supernet_loss"]) for c in codes], truth)
+        table.append(entry)
+    return table
+
+
 def parity(runs: Path, out: Path) -> None:
     """``PARITY["path"]`` trained alone in the supernet (its sampler fixed, no warm-up or
     matched init: the plain model's initialization) and as the plain Keras model with the
@@ -257,7 +324,7 @@ def settings(out: Path) -> None:
 
     write_settings(out / "settings.json", {
         "recipe": RECIPE, "variants": VARIANTS, "budgets": BUDGETS, "retest": RETEST,
-        "rank": RANK, "parity": PARITY, "dataset": ARCHIVE.name,
+        "rank": RANK, "select": SELECT, "parity": PARITY, "dataset": ARCHIVE.name,
         "scarlet_tf": __version__, "tensorflow": tf.__version__}, ROOT)
 
 
@@ -271,8 +338,10 @@ def report(out: Path) -> None:
         out.glob("*-e*/rank.json"), key=lambda p: run_order(p.parent.name))}
     budgets = [budget_row(out, name, r) for name, r in rankings.items()]
     pairs = stabilizer_pairs(out, rankings)
+    selection = selection_report(out)
     write_json(out / "summary.json", {"retest": retests, "rankings": rankings,
                                       "budgets": budgets, "stabilizer": pairs,
+                                      "selection": selection,
                                       "parity": read_json(out / "parity.json")})
     lines = []
     for name, table in retests.items():
@@ -317,6 +386,13 @@ def report(out: Path) -> None:
                   "|---" * 3 + "|"]
         lines += [f"| {p['epochs']} | {interval(p['difference'], p['interval'])} | "
                   f"{p['share_above_zero']:.3f} |" for p in pairs]
+    if selection:
+        lines += ["", f"Selection sample ({SELECT['networks']} networks outside the ranked "
+                  "ones, tau of the loss; against learnable-e3: paired bootstrap):", "",
+                  "| run | tau [95%] | minus learnable-e3 [95%] |", "|---" * 3 + "|"]
+        lines += [f"| {t['run']} | {interval(t['kendall_tau'], t['kendall_tau_ci'])} | " + (
+            interval(d["difference"], d["interval"]) if (d := t.get("against_learnable_e3"))
+            else "-") + " |" for t in selection]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -381,12 +457,17 @@ def ranker_row(label: str, name: str, ranking: dict, s: dict) -> str:
 
 def run_plan(runs: Path, out: Path) -> None:
     """Every stage of ``PLAN`` in order, each in a subprocess (its memory is returned)."""
+    from scarlet_tf.files import read_rows
+
     for stage, name in PLAN:
         if stage == "train" and (runs / name).is_dir() and finished(runs / name):
             continue
         if stage == "rank" and (out / name / "rank.json").is_file():
             continue
         if stage == "parity" and (out / "parity.json").is_file():
+            continue
+        if stage == "select" and len(read_rows(out / name / "select.csv")) == SELECT[
+                "networks"]:
             continue
         subprocess.run([sys.executable, __file__, "--only", stage, *(
             ["--run", name] if name else []), "--runs", str(runs), "--out", str(out)],
@@ -399,8 +480,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "nas_bench_macro")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs" / "nas_bench_macro")
-    parser.add_argument("--only", choices=("train", "retest", "rank", "parity", "report"))
-    parser.add_argument("--run", help="<variant>-e<epochs>, for --only train/retest/rank")
+    parser.add_argument("--only", choices=("train", "retest", "rank", "select", "parity",
+                                           "report"))
+    parser.add_argument("--run", help="<variant>-e<epochs>, for --only "
+                        "train/retest/rank/select")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.only != "report":
@@ -411,6 +494,7 @@ def main() -> None:
     stages = {"train": lambda: train(args.run, args.runs),
               "retest": lambda: retest(args.run, args.runs, args.out),
               "rank": lambda: rank(args.run, args.runs, args.out),
+              "select": lambda: select(args.run, args.runs, args.out),
               "parity": lambda: parity(args.runs, args.out),
               "report": lambda: report(args.out)}
     stages.get(args.only, lambda: run_plan(args.runs, args.out))()
