@@ -6,9 +6,9 @@ the results, with the package commit. Each supernet (a stabilizer variant at a b
 epochs) is trained in its own run with its own warm-up and cosine schedule, then:
 
 * ``retest``: the instrument, without the benchmark. 200 depth-stratified networks
-  (another sample than the ranked one) scored on two disjoint halves of the ``search``
-  split, with 5, 20 and 50 recalibration batches: Kendall tau between the halves at 512
-  and 2,500 images each. It sets ``RANK``'s precision.
+  (another draw than the ranked one; no truth is read) scored on two disjoint halves of
+  the ``search`` split, with 5, 20 and 50 recalibration batches: Kendall tau between the
+  halves at 512 and 2,500 images each. It sets ``RANK``'s precision.
 * ``rank``: the installed ``scarlet-tf rank --truth nas-bench-macro`` on 1,000
   depth-stratified networks and 50 siblings (it resumes its own scores).
 * ``select``: a choice between recipes is made on other networks than the ranked ones:
