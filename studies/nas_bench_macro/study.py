@@ -248,7 +248,8 @@ def select(name: str, runs: Path, out: Path) -> None:
 
 def selection_report(out: Path) -> list[dict]:
     """Per run with a complete select.csv: Kendall tau of minus its loss (95% interval),
-    and against learnable-e3 the paired bootstrap of the tau difference."""
+    and against learnable-e3 the paired bootstrap of the tau difference; then kept
+    layers, FLOPs and one seed against another on the same networks."""
     from scarlet_tf.evaluation.ranking import bootstrap_tau_difference
     from scarlet_tf.files import read_rows
 
@@ -265,6 +266,14 @@ def selection_report(out: Path) -> list[dict]:
             entry["against_learnable_e3"] = bootstrap_tau_difference(
                 loss, [-float(base[c]["supernet_loss"]) for c in codes], truth)
         table.append(entry)
+    if runs:  # the free rankers and the seed noise on the same networks
+        rows = next(iter(runs.values()))
+        codes = sorted(rows)
+        truth = [float(rows[c]["truth"]) for c in codes]
+        table += [{"run": label, "networks": len(codes), **agreement(
+            [float(rows[c][key]) for c in codes], target or truth)} for key, label, target in (
+            ("depth", "kept layers", None), ("flops", "FLOPs", None),
+            ("seed0", "seed 0 vs seed 1", [float(rows[c]["seed1"]) for c in codes]))]
     return table
 
 
