@@ -382,28 +382,35 @@ def report(out: Path) -> None:
         lines += [depth_row(label, first, lambda t, k=key: f"{t[k]:.2f}")
                   for key, label in (("flops", "FLOPs"), ("seed", "seed vs seed"))
                   if key in next(iter(first.values()))]
-        lines += ["", "Budget: each run's mean supernet accuracy over the ranked networks "
-                  "(search split) and its Kendall tau:", "",
-                  "| run | epochs | mean accuracy | tau, loss | tau, accuracy |",
-                  "|---" * 5 + "|"]
-        lines += [f"| {b['run']} | {b['epochs']} | {b['mean_accuracy']:.3f} | "
-                  f"{b['tau_loss']:.3f} | {b['tau_accuracy']:.3f} |" for b in budgets]
+        lines += markdown_table(
+            "Budget: each run's mean supernet accuracy over the ranked networks (search "
+            "split) and its Kendall tau:",
+            ("run", "epochs", "mean accuracy", "tau, loss", "tau, accuracy"),
+            [(b["run"], b["epochs"], f"{b['mean_accuracy']:.3f}", f"{b['tau_loss']:.3f}",
+              f"{b['tau_accuracy']:.3f}") for b in budgets])
     if pairs:
-        lines += ["", "Learnable stabilizer against none, same networks (paired bootstrap "
-                  "95% interval of the tau difference, loss):", "",
-                  "| epochs | tau learnable - none [95%] | share of resamples above 0 |",
-                  "|---" * 3 + "|"]
-        lines += [f"| {p['epochs']} | {interval(p['difference'], p['interval'])} | "
-                  f"{p['share_above_zero']:.3f} |" for p in pairs]
+        lines += markdown_table(
+            "Learnable stabilizer against none, same networks (paired bootstrap 95% "
+            "interval of the tau difference, loss):",
+            ("epochs", "tau learnable - none [95%]", "share of resamples above 0"),
+            [(p["epochs"], interval(p["difference"], p["interval"]),
+              f"{p['share_above_zero']:.3f}") for p in pairs])
     if selection:
-        lines += ["", f"Selection sample ({SELECT['networks']} networks outside the ranked "
-                  "ones, tau of the loss; against learnable-e3: paired bootstrap):", "",
-                  "| run | tau [95%] | minus learnable-e3 [95%] |", "|---" * 3 + "|"]
-        lines += [f"| {t['run']} | {interval(t['kendall_tau'], t['kendall_tau_ci'])} | " + (
-            interval(d["difference"], d["interval"]) if (d := t.get("against_learnable_e3"))
-            else "-") + " |" for t in selection]
+        lines += markdown_table(
+            f"Selection sample ({SELECT['networks']} networks outside the ranked ones, tau "
+            "of the loss; against learnable-e3: paired bootstrap):",
+            ("run", "tau [95%]", "minus learnable-e3 [95%]"),
+            [(t["run"], interval(t["kendall_tau"], t["kendall_tau_ci"]),
+              interval(d["difference"], d["interval"])
+              if (d := t.get("against_learnable_e3")) else "-") for t in selection])
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def markdown_table(caption: str, columns: tuple, rows: list[tuple]) -> list[str]:
+    """Lines of a markdown table under ``caption``, after a blank line."""
+    return ["", caption, "", "| " + " | ".join(columns) + " |", "|---" * len(columns) + "|",
+            *("| " + " | ".join(map(str, row)) + " |" for row in rows)]
 
 
 def run_order(name: str) -> tuple[int, str]:
