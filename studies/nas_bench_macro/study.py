@@ -217,10 +217,10 @@ def selection_codes() -> list[str]:
     ranked = set(nas_bench_macro.depth_stratified(RANK["archs"], RANK["seed"]))
     rng = np.random.default_rng(SELECT["seed"])
     share = SELECT["networks"] // len(SELECT["depths"])
+    outside = [c for c in nas_bench_macro.distinct_codes() if c not in ranked]
     chosen = []
     for depth in SELECT["depths"]:
-        pool = [c for c in nas_bench_macro.distinct_codes()
-                if c not in ranked and nas_bench_macro.entries()[c].depth == depth]
+        pool = [c for c in outside if nas_bench_macro.entries()[c].depth == depth]
         chosen += [pool[i] for i in sorted(rng.choice(len(pool), share, replace=False))]
     return chosen
 
@@ -250,7 +250,6 @@ def selection_report(out: Path) -> list[dict]:
     """Per run with a complete select.csv: Kendall tau of minus its loss (95% interval),
     and against learnable-e3 the paired bootstrap of the tau difference; then kept
     layers, FLOPs and one seed against another on the same networks."""
-    from scarlet_tf.evaluation.ranking import bootstrap_tau_difference
     from scarlet_tf.files import read_rows
 
     runs = {p.parent.name: {r["code"]: r for r in read_rows(p)}
@@ -263,8 +262,7 @@ def selection_report(out: Path) -> list[dict]:
         truth = [float(rows[c]["truth"]) for c in codes]
         entry = {"run": name, "networks": len(codes), **agreement(loss, truth)}
         if base and name != "learnable-e3":
-            entry["against_learnable_e3"] = bootstrap_tau_difference(
-                loss, [-float(base[c]["supernet_loss"]) for c in codes], truth)
+            entry["against_learnable_e3"] = loss_tau_difference(rows, base)
         table.append(entry)
     if runs:  # the free rankers and the seed noise on the same networks
         rows = next(iter(runs.values()))
@@ -433,7 +431,6 @@ def budget_row(out: Path, name: str, ranking: dict) -> dict:
 def stabilizer_pairs(out: Path, rankings: dict) -> list[dict]:
     """Per budget ranked with both variants: the paired bootstrap of tau(learnable) -
     tau(none) on minus the loss, over the networks both scored."""
-    from scarlet_tf.evaluation.ranking import bootstrap_tau_difference
     from scarlet_tf.files import read_rows
 
     pairs = []
@@ -442,13 +439,20 @@ def stabilizer_pairs(out: Path, rankings: dict) -> list[dict]:
         if other in rankings:
             ours, theirs = ({r["code"]: r for r in read_rows(out / n / "scores.csv")}
                             for n in (name, other))
-            codes = sorted(set(ours) & set(theirs))
-            pairs.append({"epochs": run_order(name)[0], "networks": len(codes),
-                          **bootstrap_tau_difference(
-                              [-float(ours[c]["supernet_loss"]) for c in codes],
-                              [-float(theirs[c]["supernet_loss"]) for c in codes],
-                              [float(ours[c]["truth"]) for c in codes])})
+            pairs.append({"epochs": run_order(name)[0], **loss_tau_difference(ours, theirs)})
     return pairs
+
+
+def loss_tau_difference(ours: dict, theirs: dict) -> dict:
+    """Paired bootstrap of tau(minus loss) of two runs' score rows (by code) against the
+    truth, over the codes both scored, with their count (``networks``)."""
+    from scarlet_tf.evaluation.ranking import bootstrap_tau_difference
+
+    codes = sorted(set(ours) & set(theirs))
+    return {"networks": len(codes), **bootstrap_tau_difference(
+        [-float(ours[c]["supernet_loss"]) for c in codes],
+        [-float(theirs[c]["supernet_loss"]) for c in codes],
+        [float(ours[c]["truth"]) for c in codes])}
 
 
 def depth_row(label: str, within: dict, cell) -> str:
