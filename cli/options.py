@@ -8,7 +8,7 @@ import click
 
 from scarlet_tf.names import DEFAULT_RECAL_BATCHES, OPTIMIZERS
 from scarlet_tf.space.spaces import SPACE_NAMES
-from scarlet_tf.training.configs import defaults
+from scarlet_tf.training.configs import RECIPE, defaults
 
 
 def space_options(default: str = "scarlet"):
@@ -35,6 +35,14 @@ def space_options(default: str = "scarlet"):
 DATASET_HELP = "digits, a folder/.tar.gz with train/ and test/, or tfds:NAME."
 
 
+def by_space(key: str) -> str:
+    """The help suffix of a setting whose default is the space's (configs.RECIPE), e.g.
+    ``[default: 64; nas-bench-macro: 128]``."""
+    spaces = "; ".join(f"{space}: {values[key]}" for space, values in RECIPE.items()
+                       if space != "default")
+    return f" [default: {RECIPE['default'][key]}; {spaces}]"
+
+
 def training_options(config_class, out_help: str):
     """The options every training command shares, defaults read from ``config_class``
     (a :mod:`scarlet_tf.training.configs` dataclass), then ``--quiet``."""
@@ -51,17 +59,19 @@ def training_options(config_class, out_help: str):
         click.option("--epochs", type=int, default=d["epochs"], **shown),
         click.option("--steps-per-epoch", type=int, default=d["steps_per_epoch"],
                      help="Cap on steps per epoch [default: one pass over the train split]."),
-        click.option("--batch-size", type=int, default=d["batch_size"],
-                     help="Global batch size, split across replicas.", **shown),
+        click.option("--batch-size", type=int, default=None,
+                     help="Global batch size, split across replicas." + by_space("batch_size")),
         click.option("--lr", type=float, default=d["lr"],
                      help="Peak learning rate (after linear warm-up).", **shown),
-        click.option("--warmup-epochs", type=float, default=d["warmup_epochs"], **shown),
+        click.option("--warmup-epochs", type=float, default=None,
+                     help="Linear learning-rate warm-up." + by_space("warmup_epochs")),
         click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=d["optimizer"],
                      help="sgd: Nesterov momentum 0.9; rmsprop: rho 0.9, momentum 0.9.",
                      **shown),
-        click.option("--weight-decay", type=float, default=d["weight_decay"],
-                     help="L2 on kernels.", **shown),
-        click.option("--label-smoothing", type=float, default=d["label_smoothing"], **shown),
+        click.option("--weight-decay", type=float, default=None,
+                     help="L2 on kernels." + by_space("weight_decay")),
+        click.option("--label-smoothing", type=float, default=None,
+                     help="Label smoothing." + by_space("label_smoothing")),
         click.option("--zero-init-residual/--no-zero-init-residual",
                      default=d["zero_init_residual"],
                      help="Start every residual MBConv as the identity (projection "

@@ -208,3 +208,41 @@ def test_within_depth_tau_has_known_answers():
     for t in table.values():
         assert (t["supernet"], t["supernet_loss"]) == pytest.approx((1.0, -1.0))
         assert (t["flops"], t["seed"]) == pytest.approx((-1.0, 1.0))
+
+
+def test_the_space_recipe_is_the_one_the_study_pins():
+    import importlib.util
+    from pathlib import Path
+
+    from scarlet_tf.training.configs import RECIPE, SubnetConfig, SupernetConfig
+
+    path = Path(__file__).resolve().parents[1] / "studies" / "nas_bench_macro" / "study.py"
+    spec = importlib.util.spec_from_file_location("macro_study", path)
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    config = SupernetConfig(out="x", space=SPACE)
+    for key in RECIPE[SPACE]:
+        assert getattr(config, key) == study.RECIPE[key], key
+    assert (config.lr, config.optimizer) == (study.RECIPE["lr"], study.RECIPE["optimizer"])
+    assert SubnetConfig(arch="02012100", out="x", space=SPACE).weight_decay == 5e-4
+    other = SupernetConfig(out="x", space="scarlet-cifar")
+    assert (other.batch_size, other.label_smoothing) == (64, 0.1)
+    chosen = SupernetConfig(out="x", space=SPACE, batch_size=32, label_smoothing=0.1)
+    assert (chosen.batch_size, chosen.label_smoothing, chosen.weight_decay) == (32, 0.1, 5e-4)
+
+
+def test_train_supernet_script_states_and_records_the_space_recipe(tmp_path):
+    from pathlib import Path
+
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("scarlet-tf")), "train-supernet", "--out",
+         str(out), "--space", SPACE, "--width", "0.25", "--epochs", "1",
+         "--steps-per-epoch", "1", "--batch-size", "16", "--quiet"],
+        capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert ("recipe: batch size 16, warmup epochs 0.5, weight decay 0.0005, label "
+            "smoothing 0, lr 0.05") in result.stdout
+    recorded = json.loads((out / "config.json").read_text())["config"]
+    assert (recorded["batch_size"], recorded["label_smoothing"]) == (16, 0.0)
+    assert (recorded["weight_decay"], recorded["warmup_epochs"]) == (5e-4, 0.5)

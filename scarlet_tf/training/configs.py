@@ -2,7 +2,8 @@
 (a light module, no TensorFlow: the command line reads its defaults from here).
 
 ``defaults(SupernetConfig)`` maps each field to its default, so a CLI option states it
-once: ``default=defaults(SupernetConfig)["lr"]``.
+once: ``default=defaults(SupernetConfig)["lr"]``. The fields of :data:`RECIPE` default to
+``None`` and are filled from the space's recipe when the config is made.
 """
 
 from __future__ import annotations
@@ -14,6 +15,23 @@ from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import DECAYS, OPTIMIZERS, SAMPLERS, STABILIZER_INITS, STABILIZERS
 from scarlet_tf.space.spaces import resolve_arch
 
+# Training settings that depend on the space, for the fields a run leaves unset. "default":
+# the package's own recipe (for the SCARLET spaces). "nas-bench-macro": the recipe its
+# benchmark trained every network with (SGD momentum 0.9, weight decay 5e-4, lr 0.1 at
+# batch 256, cosine, no label smoothing), at batch 128 with the same lr per image; the one
+# studies/nas_bench_macro pins and measured.
+RECIPE = {
+    "default": {"batch_size": 64, "warmup_epochs": 1.0, "weight_decay": 4e-5,
+                "label_smoothing": 0.1},
+    "nas-bench-macro": {"batch_size": 128, "warmup_epochs": 0.5, "weight_decay": 5e-4,
+                        "label_smoothing": 0.0},
+}
+
+
+def space_recipe(space: str) -> dict:
+    """{field: value} of :data:`RECIPE` that a run of ``space`` gets by default."""
+    return RECIPE.get(space, RECIPE["default"])
+
 
 @dataclass(kw_only=True)
 class TrainingConfig:
@@ -21,7 +39,8 @@ class TrainingConfig:
     global (split across replicas); ``lr`` is the peak learning rate after
     ``warmup_epochs`` of linear warm-up; ``weight_decay`` is the L2 coefficient on kernels
     (gradient ``+ weight_decay * w``); ``zero_init_residual`` starts residual blocks as
-    the identity (projection BatchNorm gamma 0)."""
+    the identity (projection BatchNorm gamma 0). ``None`` in a field of :data:`RECIPE`
+    means the space's value (:func:`space_recipe`)."""
 
     out: str
     space: str = "scarlet-cifar"
@@ -30,16 +49,21 @@ class TrainingConfig:
     dataset: str = "digits"
     epochs: int = 10
     steps_per_epoch: int | None = None
-    batch_size: int = 64
+    batch_size: int | None = None
     lr: float = 0.05
-    warmup_epochs: float = 1.0
+    warmup_epochs: float | None = None
     optimizer: str = "sgd"
-    weight_decay: float = 4e-5
-    label_smoothing: float = 0.1
+    weight_decay: float | None = None
+    label_smoothing: float | None = None
     zero_init_residual: bool = True
     replicas: int = 1
     seed: int = 0
     overwrite: bool = False
+
+    def __post_init__(self):
+        for key, value in space_recipe(self.space).items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
 
     def checks(self) -> list[tuple[bool, str]]:
         """(ok, message) checks of the shared settings."""

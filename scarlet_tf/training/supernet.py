@@ -28,7 +28,7 @@ from scarlet_tf.network.supernet import Supernet, supernet_settings
 from scarlet_tf.space.spaces import get_space
 from scarlet_tf.training.budget import budget_report
 from scarlet_tf.training.checkpoints import RunCheckpoint, prepare_run_dir, weight_map
-from scarlet_tf.training.configs import SupernetConfig
+from scarlet_tf.training.configs import SupernetConfig, space_recipe
 from scarlet_tf.training.distribute import is_chief, make_strategy
 from scarlet_tf.training.optimizers import make_optimizer
 from scarlet_tf.training.samplers import (
@@ -265,6 +265,7 @@ class RunLoop:
                                drop_remainder=True, seed=config.seed + self.step)
         batches = iter(self.trainer.strategy.experimental_distribute_dataset(dataset))
         model.stop_training = False
+        self._say_recipe()
         self._say_budget()
         self._say_warmup()
         self.callbacks.on_train_begin()
@@ -272,6 +273,14 @@ class RunLoop:
         while self.step < self.total_steps and not model.stop_training:
             logs = self._epoch(batches)
         self.callbacks.on_train_end(logs)
+
+    def _say_recipe(self) -> None:
+        """One line with the settings that depend on the space (configs.RECIPE)."""
+        config = self.trainer.config
+        recipe = ", ".join(f"{key.replace('_', ' ')} {getattr(config, key):g}"
+                           for key in space_recipe(config.space))
+        self._say(f"recipe: {recipe}, lr {config.lr:g} ({config.space}'s defaults "
+                  f"unless set)")
 
     def _say_budget(self) -> None:
         """The run's steps against those its choices need, and one warning line when they
