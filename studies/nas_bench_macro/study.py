@@ -343,7 +343,7 @@ def report(out: Path) -> None:
                for p in sorted(out.glob("*/retest.csv"))}
     rankings = {p.parent.name: read_json(p) for p in sorted(
         out.glob("*-e*/rank.json"), key=lambda p: run_order(p.parent.name))}
-    budgets = [budget_row(out, name, r) for name, r in rankings.items()]
+    budgets = [budget_row(out, name, rankings) for name in rankings]
     pairs = stabilizer_pairs(out, rankings)
     selection = selection_report(out)
     write_json(out / "summary.json", {"retest": retests, "rankings": rankings,
@@ -382,10 +382,15 @@ def report(out: Path) -> None:
                   if key in next(iter(first.values()))]
         lines += markdown_table(
             "Budget: each run's mean supernet accuracy over the ranked networks (search "
-            "split) and its Kendall tau:",
-            ("run", "epochs", "mean accuracy", "tau, loss", "tau, accuracy"),
-            [(b["run"], b["epochs"], f"{b['mean_accuracy']:.3f}", f"{b['tau_loss']:.3f}",
-              f"{b['tau_accuracy']:.3f}") for b in budgets])
+            "split), its Kendall tau and top-10 regret (points), and the paired tau "
+            "difference against the same variant's shorter budget, same networks:",
+            ("run", "epochs", "mean accuracy", "tau, loss [95%]", "tau, accuracy",
+             "top-10 regret, loss", "minus shorter budget [95%]"),
+            [(b["run"], b["epochs"], f"{b['mean_accuracy']:.3f}",
+              interval(b["tau_loss"], b["tau_loss_ci"]), f"{b['tau_accuracy']:.3f}",
+              f"{100 * b['top10_regret_loss']:.2f}",
+              f"{interval(a['difference'], a['interval'])} ({a['run']})"
+              if (a := b.get("against")) else "-") for b in budgets])
     if pairs:
         lines += markdown_table(
             "Learnable stabilizer against none, same networks (paired bootstrap 95% "
@@ -417,15 +422,27 @@ def run_order(name: str) -> tuple[int, str]:
     return int(epochs), variant
 
 
-def budget_row(out: Path, name: str, ranking: dict) -> dict:
-    """Run ``name``'s epochs, mean supernet accuracy over its scored networks, and tau."""
+def budget_row(out: Path, name: str, rankings: dict) -> dict:
+    """Run ``name``'s epochs, mean supernet accuracy over its scored networks, tau of the
+    loss (95% interval) and accuracy, top-10 regret of the loss, and the paired tau
+    difference against the same variant's next shorter ranked budget, if any."""
     from scarlet_tf.files import read_rows
 
-    scores = [float(r["supernet"]) for r in read_rows(out / name / "scores.csv")]
-    return {"run": name, "epochs": run_order(name)[0],
-            "mean_accuracy": float(np.mean(scores)),
-            "tau_loss": ranking["rankers"]["supernet_loss"]["kendall_tau"],
-            "tau_accuracy": ranking["rankers"]["supernet"]["kendall_tau"]}
+    rows = {r["code"]: r for r in read_rows(out / name / "scores.csv")}
+    loss = rankings[name]["rankers"]["supernet_loss"]
+    variant, epochs = name.rsplit("-e", 1)
+    shorter = [n for n in rankings if n.rsplit("-e", 1)[0] == variant
+               and run_order(n)[0] < int(epochs)]
+    row = {"run": name, "epochs": int(epochs),
+           "mean_accuracy": float(np.mean([float(r["supernet"]) for r in rows.values()])),
+           "tau_loss": loss["kendall_tau"], "tau_loss_ci": loss["kendall_tau_ci"],
+           "top10_regret_loss": loss["top10_regret"],
+           "tau_accuracy": rankings[name]["rankers"]["supernet"]["kendall_tau"]}
+    if shorter:
+        base = max(shorter, key=run_order)
+        row["against"] = {"run": base, **loss_tau_difference(
+            rows, {r["code"]: r for r in read_rows(out / base / "scores.csv")})}
+    return row
 
 
 def stabilizer_pairs(out: Path, rankings: dict) -> list[dict]:
