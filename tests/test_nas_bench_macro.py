@@ -246,3 +246,7 @@ def test_train_supernet_script_states_and_records_the_space_recipe(tmp_path):
     recorded = json.loads((out / "config.json").read_text())["config"]
     assert (recorded["batch_size"], recorded["label_smoothing"]) == (16, 0.0)
     assert (recorded["weight_decay"], recorded["warmup_epochs"]) == (5e-4, 0.5)
+    from scarlet_tf.training.configs import SubnetConfig  # fine-tuning: the run's space
+
+    tuned = SubnetConfig(arch="02012100", out="x", init_from_supernet=str(out))
+    assert (tuned.space, tuned.weight_decay, tuned.label_smoothing) == (SPACE, 5e-4, 0.0)

@@ -9,7 +9,9 @@ once: ``default=defaults(SupernetConfig)["lr"]``. The fields of :data:`RECIPE` d
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from scarlet_tf.errors import ScarletError
 from scarlet_tf.names import DECAYS, OPTIMIZERS, SAMPLERS, STABILIZER_INITS, STABILIZERS
@@ -118,6 +120,15 @@ class SupernetConfig(TrainingConfig):
         ])
 
 
+def stored_space(run: str) -> str | None:
+    """The space a train-supernet run in directory ``run`` was trained on, or None when
+    its config.json is missing or unreadable."""
+    try:
+        return json.loads(Path(run, "config.json").read_text())["config"]["space"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def raise_failed(checks) -> None:
     """Raise a ScarletError with the message of the first failed (ok, message) check."""
     for ok, message in checks:
@@ -138,6 +149,11 @@ class SubnetConfig(TrainingConfig):
     ema: bool = True
     ema_momentum: float = 0.99
     init_from_supernet: str | None = None
+
+    def __post_init__(self):
+        if self.init_from_supernet:  # its space sets the recipe (unreadable: checked later)
+            self.space = stored_space(self.init_from_supernet) or self.space
+        super().__post_init__()
 
     def identity(self) -> dict:
         """The settings that define the run (compared on resume)."""
