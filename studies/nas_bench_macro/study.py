@@ -430,10 +430,9 @@ def budget_row(out: Path, name: str, rankings: dict) -> dict:
 
     rows = {r["code"]: r for r in read_rows(out / name / "scores.csv")}
     loss = rankings[name]["rankers"]["supernet_loss"]
-    variant, epochs = name.rsplit("-e", 1)
-    shorter = [n for n in rankings if n.rsplit("-e", 1)[0] == variant
-               and run_order(n)[0] < int(epochs)]
-    row = {"run": name, "epochs": int(epochs),
+    epochs, variant = run_order(name)
+    shorter = [n for n in rankings if run_order(n)[1] == variant and run_order(n)[0] < epochs]
+    row = {"run": name, "epochs": epochs,
            "mean_accuracy": float(np.mean([float(r["supernet"]) for r in rows.values()])),
            "tau_loss": loss["kendall_tau"], "tau_loss_ci": loss["kendall_tau_ci"],
            "top10_regret_loss": loss["top10_regret"],
