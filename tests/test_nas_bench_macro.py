@@ -210,16 +210,22 @@ def test_within_depth_tau_has_known_answers():
         assert (t["flops"], t["seed"]) == pytest.approx((-1.0, 1.0))
 
 
-def test_the_space_recipe_is_the_one_the_study_pins():
+def macro_study():
+    """The study's script (studies/nas_bench_macro/study.py) as a module."""
     import importlib.util
     from pathlib import Path
-
-    from scarlet_tf.training.configs import RECIPE, SubnetConfig, SupernetConfig
 
     path = Path(__file__).resolve().parents[1] / "studies" / "nas_bench_macro" / "study.py"
     spec = importlib.util.spec_from_file_location("macro_study", path)
     study = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(study)
+    return study
+
+
+def test_the_space_recipe_is_the_one_the_study_pins():
+    from scarlet_tf.training.configs import RECIPE, SubnetConfig, SupernetConfig
+
+    study = macro_study()
     config = SupernetConfig(out="x", space=SPACE)
     for key in RECIPE[SPACE]:
         assert getattr(config, key) == study.RECIPE[key], key
@@ -229,6 +235,19 @@ def test_the_space_recipe_is_the_one_the_study_pins():
     assert (other.batch_size, other.label_smoothing) == (64, 0.1)
     chosen = SupernetConfig(out="x", space=SPACE, batch_size=32, label_smoothing=0.1)
     assert (chosen.batch_size, chosen.label_smoothing, chosen.weight_decay) == (32, 0.1, 5e-4)
+
+
+def test_layer_effects_find_the_one_layer_that_scores():
+    """Scores that only depend on keeping layer 1: its effect is 2 (half the networks
+    keep it: a difference of 1 over a deviation of 0.5), layer 0's is 0, and a layer
+    every network keeps has none."""
+    rows = [{"depth": d, "canonical": f"1{k}{'1' * (d - 2)}" + "0" * (8 - d),
+             "score": float(k)} for d in (3, 4, 5, 6, 7) for k in (0, 1) * 4]
+    rows += [{**r, "canonical": "0" + r["canonical"][1:]} for r in rows]
+    effects = macro_study().layer_effects(rows, "score")
+    assert effects[1] == pytest.approx(2.0) and effects[0] == pytest.approx(0.0)
+    assert effects[2] is None and effects[7] is None
+    assert macro_study().layer_effects(rows, "score", -1)[1] == pytest.approx(-2.0)
 
 
 def test_train_supernet_script_states_and_records_the_space_recipe(tmp_path):

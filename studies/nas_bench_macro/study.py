@@ -54,17 +54,23 @@ RECIPE = {"space": "nas-bench-macro", "width": 1.0, "batch_size": 128, "lr": 0.0
           "sampler": "uniform", "matched_init": True, "firsts_warmup": 0.5,
           "stabilizer_init": "identity"}
 VARIANTS = {"learnable": {"stabilizer": "learnable"}, "none": {"stabilizer": "none"},
-            "learnable-nowarm": {"stabilizer": "learnable", "firsts_warmup": 0.0}}
+            "learnable-nowarm": {"stabilizer": "learnable", "firsts_warmup": 0.0},
+            # FairNAS strict fairness: 3 paths per step (each choice of each layer once),
+            # so fair-e3 gives every choice the updates of 9 uniform epochs
+            "fair": {"stabilizer": "learnable", "sampler": "fair"}}
 BUDGETS = (3, 10, 30)  # epochs, each its own schedule
 RETEST = {"networks": 200, "seed": 1, "recal_batches": (5, 20, 50), "images": (512, 2500)}
 RANK = {"archs": 1000, "siblings": 50, "seed": 0, "recal_batches": 20, "max_images": 2500}
-SELECT = {"networks": 204, "seed": 2, "depths": (3, 4, 5, 6, 7, 8)}  # 34 per depth
+SELECT = {"networks": 204, "seed": 2, "depths": (3, 4, 5, 6, 7, 8),  # 34 per depth
+          "baseline": "learnable-e3", "baselines": {"fair-e3": "learnable-e10"}}
 PARITY = {"path": "12121212", "epochs": 3, "variant": "none"}
+LAYER_EFFECTS = {"depths": (3, 4, 5, 6, 7), "min_networks": 3}
 PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnable-e3"),
         ("train", "learnable-nowarm-e3"), ("select", "learnable-e3"),
         ("select", "learnable-nowarm-e3"),
         ("train", "none-e3"), ("rank", "none-e3"), ("parity", None),
         ("train", "learnable-e10"), ("rank", "learnable-e10"),
+        ("train", "fair-e3"), ("select", "fair-e3"),
         ("train", "none-e10"), ("rank", "none-e10"),
         ("train", "learnable-e30"), ("rank", "learnable-e30"),
         ("train", "none-e30"), ("rank", "none-e30")]
@@ -248,21 +254,23 @@ def select(name: str, runs: Path, out: Path) -> None:
 
 def selection_report(out: Path) -> list[dict]:
     """Per run with a complete select.csv: Kendall tau of minus its loss (95% interval),
-    and against learnable-e3 the paired bootstrap of the tau difference; then kept
-    layers, FLOPs and one seed against another on the same networks."""
+    and against its baseline (``SELECT``: learnable-e3 unless named) the paired bootstrap
+    of the tau difference; then kept layers, FLOPs and one seed against another on the
+    same networks."""
     from scarlet_tf.files import read_rows
 
     runs = {p.parent.name: {r["code"]: r for r in read_rows(p)}
             for p in sorted(out.glob("*/select.csv"))}
     runs = {n: r for n, r in runs.items() if len(r) == SELECT["networks"]}
-    base, table = runs.get("learnable-e3"), []
+    table = []
     for name, rows in sorted(runs.items(), key=lambda item: run_order(item[0])):
         codes = sorted(rows)
         loss = [-float(rows[c]["supernet_loss"]) for c in codes]
         truth = [float(rows[c]["truth"]) for c in codes]
         entry = {"run": name, "networks": len(codes), **agreement(loss, truth)}
-        if base and name != "learnable-e3":
-            entry["against_learnable_e3"] = loss_tau_difference(rows, base)
+        base = SELECT["baselines"].get(name, SELECT["baseline"])
+        if base in runs and name != base:
+            entry["against"] = {"run": base, **loss_tau_difference(rows, runs[base])}
         table.append(entry)
     if runs:  # the free rankers and the seed noise on the same networks
         rows = next(iter(runs.values()))
@@ -273,6 +281,37 @@ def selection_report(out: Path) -> list[dict]:
             ("depth", "kept layers", None), ("flops", "FLOPs", None),
             ("seed0", "seed 0 vs seed 1", [float(rows[c]["seed1"]) for c in codes]))]
     return table
+
+
+def layer_effects(rows: list[dict], key: str, sign: int = 1) -> list[float | None]:
+    """Per layer (8), the standardized effect of keeping it rather than skipping it on
+    ``sign * rows[key]``: inside each depth of ``LAYER_EFFECTS["depths"]``, the mean
+    score of the networks that keep it (canonical code) minus those that skip it, over
+    the depth's standard deviation, averaged over the depths where both groups hold
+    ``LAYER_EFFECTS["min_networks"]`` networks; None where no depth does."""
+    effects = [[] for _ in range(8)]
+    for depth in LAYER_EFFECTS["depths"]:
+        group = [r for r in rows if int(r["depth"]) == depth]
+        score = sign * np.array([float(r[key]) for r in group])
+        for layer, found in enumerate(effects):
+            kept = np.array([r["canonical"][layer] != "0" for r in group])
+            if min(kept.sum(), (~kept).sum()) >= LAYER_EFFECTS["min_networks"]:
+                found.append((score[kept].mean() - score[~kept].mean()) / score.std())
+    return [float(np.mean(e)) if e else None for e in effects]
+
+
+def selection_effects(out: Path) -> dict[str, list]:
+    """:func:`layer_effects` on the selection sample: the benchmark's mean accuracy, then
+    minus each run's supernet loss (runs with a complete select.csv)."""
+    from scarlet_tf.files import read_rows
+
+    runs = {p.parent.name: read_rows(p) for p in sorted(
+        out.glob("*/select.csv"), key=lambda p: run_order(p.parent.name))}
+    runs = {n: r for n, r in runs.items() if len(r) == SELECT["networks"]}
+    if not runs:
+        return {}
+    return {"benchmark": layer_effects(next(iter(runs.values())), "truth"),
+            **{n: layer_effects(r, "supernet_loss", -1) for n, r in runs.items()}}
 
 
 def parity(runs: Path, out: Path) -> None:
@@ -331,7 +370,8 @@ def settings(out: Path) -> None:
 
     write_settings(out / "settings.json", {
         "recipe": RECIPE, "variants": VARIANTS, "budgets": BUDGETS, "retest": RETEST,
-        "rank": RANK, "select": SELECT, "parity": PARITY, "dataset": ARCHIVE.name,
+        "rank": RANK, "select": SELECT, "parity": PARITY, "layer_effects": LAYER_EFFECTS,
+        "dataset": ARCHIVE.name,
         "scarlet_tf": __version__, "tensorflow": tf.__version__}, ROOT)
 
 
@@ -345,10 +385,10 @@ def report(out: Path) -> None:
         out.glob("*-e*/rank.json"), key=lambda p: run_order(p.parent.name))}
     budgets = [budget_row(out, name, rankings) for name in rankings]
     pairs = stabilizer_pairs(out, rankings)
-    selection = selection_report(out)
+    selection, effects = selection_report(out), selection_effects(out)
     write_json(out / "summary.json", {"retest": retests, "rankings": rankings,
                                       "budgets": budgets, "stabilizer": pairs,
-                                      "selection": selection,
+                                      "selection": selection, "layer_effects": effects,
                                       "parity": read_json(out / "parity.json")})
     lines = []
     for name, table in retests.items():
@@ -401,11 +441,18 @@ def report(out: Path) -> None:
     if selection:
         lines += markdown_table(
             f"Selection sample ({SELECT['networks']} networks outside the ranked ones, tau "
-            "of the loss; against learnable-e3: paired bootstrap):",
-            ("run", "tau [95%]", "minus learnable-e3 [95%]"),
+            "of the loss; against the run's baseline: paired bootstrap):",
+            ("run", "tau [95%]", "minus baseline [95%]"),
             [(t["run"], interval(t["kendall_tau"], t["kendall_tau_ci"]),
-              interval(d["difference"], d["interval"])
-              if (d := t.get("against_learnable_e3")) else "-") for t in selection])
+              f"{interval(d['difference'], d['interval'])} ({d['run']})"
+              if (d := t.get("against")) else "-") for t in selection])
+    if effects:
+        lines += markdown_table(
+            "Standardized effect of keeping a layer (counted from 0) inside one depth, "
+            "averaged over depths 3-7 of the selection sample: the benchmark's accuracy, "
+            "then minus each run's supernet loss:",
+            ("layer", *effects), [(layer, *("-" if e[layer] is None else f"{e[layer]:+.2f}"
+                                           for e in effects.values())) for layer in range(8)])
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
