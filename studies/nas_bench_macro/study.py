@@ -62,7 +62,7 @@ BUDGETS = (3, 10, 30)  # epochs, each its own schedule
 RETEST = {"networks": 200, "seed": 1, "recal_batches": (5, 20, 50), "images": (512, 2500)}
 RANK = {"archs": 1000, "siblings": 50, "seed": 0, "recal_batches": 20, "max_images": 2500}
 SELECT = {"networks": 204, "seed": 2, "depths": (3, 4, 5, 6, 7, 8),  # 34 per depth
-          "baseline": "learnable-e3", "baselines": {"fair-e3": "learnable-e10"}}
+          "baseline": "learnable-e3", "baselines": {"fair-e3": ("learnable-e10",)}}
 PARITY = {"path": "12121212", "epochs": 3, "variant": "none"}
 LAYER_EFFECTS = {"depths": (3, 4, 5, 6, 7), "min_networks": 3}
 PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnable-e3"),
@@ -254,9 +254,9 @@ def select(name: str, runs: Path, out: Path) -> None:
 
 def selection_report(out: Path) -> list[dict]:
     """Per run with a complete select.csv: Kendall tau of minus its loss (95% interval),
-    and against its baseline (``SELECT``: learnable-e3 unless named) the paired bootstrap
-    of the tau difference; then kept layers, FLOPs and one seed against another on the
-    same networks."""
+    and against its baselines (``SELECT``: learnable-e3 and any named for the run) the
+    paired bootstrap of the tau difference; then kept layers, FLOPs and one seed against
+    another on the same networks."""
     from scarlet_tf.files import read_rows
 
     runs = {p.parent.name: {r["code"]: r for r in read_rows(p)}
@@ -268,9 +268,9 @@ def selection_report(out: Path) -> list[dict]:
         loss = [-float(rows[c]["supernet_loss"]) for c in codes]
         truth = [float(rows[c]["truth"]) for c in codes]
         entry = {"run": name, "networks": len(codes), **agreement(loss, truth)}
-        base = SELECT["baselines"].get(name, SELECT["baseline"])
-        if base in runs and name != base:
-            entry["against"] = {"run": base, **loss_tau_difference(rows, runs[base])}
+        bases = (SELECT["baseline"], *SELECT["baselines"].get(name, ()))
+        entry["against"] = [{"run": base, **loss_tau_difference(rows, runs[base])}
+                            for base in bases if base in runs and base != name]
         table.append(entry)
     if runs:  # the free rankers and the seed noise on the same networks
         rows = next(iter(runs.values()))
@@ -441,11 +441,11 @@ def report(out: Path) -> None:
     if selection:
         lines += markdown_table(
             f"Selection sample ({SELECT['networks']} networks outside the ranked ones, tau "
-            "of the loss; against the run's baseline: paired bootstrap):",
+            "of the loss; minus each baseline's: paired bootstrap):",
             ("run", "tau [95%]", "minus baseline [95%]"),
-            [(t["run"], interval(t["kendall_tau"], t["kendall_tau_ci"]),
-              f"{interval(d['difference'], d['interval'])} ({d['run']})"
-              if (d := t.get("against")) else "-") for t in selection])
+            [(t["run"], interval(t["kendall_tau"], t["kendall_tau_ci"]), "; ".join(
+                f"{interval(d['difference'], d['interval'])} ({d['run']})"
+                for d in t.get("against", ())) or "-") for t in selection])
     if effects:
         lines += markdown_table(
             "Standardized effect of keeping a layer (counted from 0) inside one depth, "
