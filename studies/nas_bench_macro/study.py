@@ -57,12 +57,17 @@ VARIANTS = {"learnable": {"stabilizer": "learnable"}, "none": {"stabilizer": "no
             "learnable-nowarm": {"stabilizer": "learnable", "firsts_warmup": 0.0},
             # FairNAS strict fairness: 3 paths per step (each choice of each layer once),
             # so fair-e3 gives every choice the updates of 9 uniform epochs
-            "fair": {"stabilizer": "learnable", "sampler": "fair"}}
+            "fair": {"stabilizer": "learnable", "sampler": "fair"},
+            # neither matched initialization nor the warm-up (which ends in its copy)
+            "learnable-nomatch": {"stabilizer": "learnable", "matched_init": False,
+                                  "firsts_warmup": 0.0}}
 BUDGETS = (3, 10, 30)  # epochs, each its own schedule
 RETEST = {"networks": 200, "seed": 1, "recal_batches": (5, 20, 50), "images": (512, 2500)}
 RANK = {"archs": 1000, "siblings": 50, "seed": 0, "recal_batches": 20, "max_images": 2500}
 SELECT = {"networks": 204, "seed": 2, "depths": (3, 4, 5, 6, 7, 8),  # 34 per depth
-          "baseline": "learnable-e3", "baselines": {"fair-e3": ("learnable-e10",)}}
+          "baseline": "learnable-e3",  # every run is paired with it, and with its own:
+          "baselines": {"fair-e3": ("learnable-e10",),
+                        "learnable-nomatch-e3": ("learnable-nowarm-e3",)}}
 PARITY = {"path": "12121212", "epochs": 3, "variant": "none"}
 LAYER_EFFECTS = {"depths": (3, 4, 5, 6, 7), "min_networks": 3}
 PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnable-e3"),
@@ -71,6 +76,7 @@ PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnab
         ("train", "none-e3"), ("rank", "none-e3"), ("parity", None),
         ("train", "learnable-e10"), ("rank", "learnable-e10"),
         ("train", "fair-e3"), ("select", "fair-e3"),
+        ("train", "learnable-nomatch-e3"), ("select", "learnable-nomatch-e3"),
         ("train", "none-e10"), ("rank", "none-e10"),
         ("train", "learnable-e30"), ("rank", "learnable-e30"),
         ("train", "none-e30"), ("rank", "none-e30")]
