@@ -244,10 +244,12 @@ def test_layer_effects_find_the_one_layer_that_scores():
     rows = [{"depth": d, "canonical": f"1{k}{'1' * (d - 2)}" + "0" * (8 - d),
              "score": float(k)} for d in (3, 4, 5, 6, 7) for k in (0, 1) * 4]
     rows += [{**r, "canonical": "0" + r["canonical"][1:]} for r in rows]
-    effects = macro_study().layer_effects(rows, "score")
+    study = macro_study()
+    effects = study.layer_effects(rows, "score")
+    assert len(effects) == 8
     assert effects[1] == pytest.approx(2.0) and effects[0] == pytest.approx(0.0)
     assert effects[2] is None and effects[7] is None
-    assert macro_study().layer_effects(rows, "score", -1)[1] == pytest.approx(-2.0)
+    assert study.layer_effects(rows, "score", -1)[1] == pytest.approx(-2.0)
 
 
 def test_train_supernet_script_states_and_records_the_space_recipe(tmp_path):

@@ -258,18 +258,23 @@ def select(name: str, runs: Path, out: Path) -> None:
         writer.close()
 
 
-def selection_report(out: Path) -> list[dict]:
-    """Per run with a complete select.csv: Kendall tau of minus its loss (95% interval),
+def selection_runs(out: Path) -> dict[str, list[dict]]:
+    """The rows of every complete select.csv under ``out``, by run, in :func:`run_order`."""
+    from scarlet_tf.files import read_rows
+
+    runs = {p.parent.name: read_rows(p) for p in sorted(
+        out.glob("*/select.csv"), key=lambda p: run_order(p.parent.name))}
+    return {n: r for n, r in runs.items() if len(r) == SELECT["networks"]}
+
+
+def selection_report(runs: dict[str, list[dict]]) -> list[dict]:
+    """Per run of :func:`selection_runs`: Kendall tau of minus its loss (95% interval),
     and against its baselines (``SELECT``: learnable-e3 and any named for the run) the
     paired bootstrap of the tau difference; then kept layers, FLOPs and one seed against
     another on the same networks."""
-    from scarlet_tf.files import read_rows
-
-    runs = {p.parent.name: {r["code"]: r for r in read_rows(p)}
-            for p in sorted(out.glob("*/select.csv"))}
-    runs = {n: r for n, r in runs.items() if len(r) == SELECT["networks"]}
+    runs = {n: {r["code"]: r for r in rows} for n, rows in runs.items()}
     table = []
-    for name, rows in sorted(runs.items(), key=lambda item: run_order(item[0])):
+    for name, rows in runs.items():
         codes = sorted(rows)
         loss = [-float(rows[c]["supernet_loss"]) for c in codes]
         truth = [float(rows[c]["truth"]) for c in codes]
@@ -290,12 +295,12 @@ def selection_report(out: Path) -> list[dict]:
 
 
 def layer_effects(rows: list[dict], key: str, sign: int = 1) -> list[float | None]:
-    """Per layer (8), the standardized effect of keeping it rather than skipping it on
-    ``sign * rows[key]``: inside each depth of ``LAYER_EFFECTS["depths"]``, the mean
-    score of the networks that keep it (canonical code) minus those that skip it, over
-    the depth's standard deviation, averaged over the depths where both groups hold
-    ``LAYER_EFFECTS["min_networks"]`` networks; None where no depth does."""
-    effects = [[] for _ in range(8)]
+    """Per layer of the canonical codes, the standardized effect of keeping it rather
+    than skipping it on ``sign * rows[key]``: inside each depth of
+    ``LAYER_EFFECTS["depths"]``, the mean score of the networks that keep it minus those
+    that skip it, over the depth's standard deviation, averaged over the depths where
+    both groups hold ``LAYER_EFFECTS["min_networks"]`` networks; None where none does."""
+    effects = [[] for _ in rows[0]["canonical"]]
     for depth in LAYER_EFFECTS["depths"]:
         group = [r for r in rows if int(r["depth"]) == depth]
         score = sign * np.array([float(r[key]) for r in group])
@@ -306,14 +311,9 @@ def layer_effects(rows: list[dict], key: str, sign: int = 1) -> list[float | Non
     return [float(np.mean(e)) if e else None for e in effects]
 
 
-def selection_effects(out: Path) -> dict[str, list]:
-    """:func:`layer_effects` on the selection sample: the benchmark's mean accuracy, then
-    minus each run's supernet loss (runs with a complete select.csv)."""
-    from scarlet_tf.files import read_rows
-
-    runs = {p.parent.name: read_rows(p) for p in sorted(
-        out.glob("*/select.csv"), key=lambda p: run_order(p.parent.name))}
-    runs = {n: r for n, r in runs.items() if len(r) == SELECT["networks"]}
+def selection_effects(runs: dict[str, list[dict]]) -> dict[str, list]:
+    """:func:`layer_effects` on the selection sample (:func:`selection_runs`): the
+    benchmark's mean accuracy, then minus each run's supernet loss."""
     if not runs:
         return {}
     return {"benchmark": layer_effects(next(iter(runs.values())), "truth"),
@@ -391,7 +391,8 @@ def report(out: Path) -> None:
         out.glob("*-e*/rank.json"), key=lambda p: run_order(p.parent.name))}
     budgets = [budget_row(out, name, rankings) for name in rankings]
     pairs = stabilizer_pairs(out, rankings)
-    selection, effects = selection_report(out), selection_effects(out)
+    chosen = selection_runs(out)
+    selection, effects = selection_report(chosen), selection_effects(chosen)
     write_json(out / "summary.json", {"retest": retests, "rankings": rankings,
                                       "budgets": budgets, "stabilizer": pairs,
                                       "selection": selection, "layer_effects": effects,
@@ -458,7 +459,8 @@ def report(out: Path) -> None:
             "averaged over depths 3-7 of the selection sample: the benchmark's accuracy, "
             "then minus each run's supernet loss:",
             ("layer", *effects), [(layer, *("-" if e[layer] is None else f"{e[layer]:+.2f}"
-                                           for e in effects.values())) for layer in range(8)])
+                                           for e in effects.values()))
+                                  for layer in range(len(effects["benchmark"]))])
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
