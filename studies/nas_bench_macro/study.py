@@ -67,7 +67,9 @@ RANK = {"archs": 1000, "siblings": 50, "seed": 0, "recal_batches": 20, "max_imag
 SELECT = {"networks": 204, "seed": 2, "depths": (3, 4, 5, 6, 7, 8),  # 34 per depth
           "baseline": "learnable-e3",  # every run is paired with it, and with its own:
           "baselines": {"fair-e3": ("learnable-e10",),
-                        "learnable-nomatch-e3": ("learnable-nowarm-e3",)}}
+                        "learnable-nomatch-e3": ("learnable-nowarm-e3",),
+                        "learnable-e30": ("learnable-e10",),
+                        "none-e10": ("learnable-e10",)}}
 PARITY = {"path": "12121212", "epochs": 3, "variant": "none"}
 LAYER_EFFECTS = {"depths": (3, 4, 5, 6, 7), "min_networks": 3}
 PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnable-e3"),
@@ -77,8 +79,9 @@ PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnab
         ("train", "learnable-e10"), ("rank", "learnable-e10"),
         ("train", "fair-e3"), ("select", "fair-e3"),
         ("train", "learnable-nomatch-e3"), ("select", "learnable-nomatch-e3"),
-        ("train", "none-e10"), ("rank", "none-e10"),
-        ("train", "learnable-e30"), ("rank", "learnable-e30"),
+        ("train", "learnable-e30"), ("select", "learnable-e30"),
+        ("train", "none-e10"), ("select", "none-e10"), ("rank", "learnable-e30"),
+        ("rank", "none-e10"),
         ("train", "none-e30"), ("rank", "none-e30")]
 
 
