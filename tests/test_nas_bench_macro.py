@@ -152,7 +152,8 @@ def test_rank_against_the_benchmark_saves_resumes_and_reports(macro_supernet, tm
         assert set(report["rankers"][ranker]) >= {"kendall_tau", "kendall_tau_ci",
                                                   "top1_regret", "top10pct_kendall_tau"}
     assert report["rankers"]["seed"]["kendall_tau"] > 0.5
-    assert "tau inside one depth" in first.stdout
+    assert "tau inside one depth" in first.stdout and "two depths (" in first.stdout
+    assert sum(k["pairs"] for k in report["pair_kinds"].values()) <= 12 * 11 // 2
     rows = (out / "scores.csv").read_text().splitlines()
     assert len(rows) == 13 and rows[0].startswith("code,canonical,depth,flops")
     # A cut-short last row is dropped and scored again; nothing else is redone.
@@ -208,6 +209,33 @@ def test_within_depth_tau_has_known_answers():
     for t in table.values():
         assert (t["supernet"], t["supernet_loss"]) == pytest.approx((1.0, -1.0))
         assert (t["flops"], t["seed"]) == pytest.approx((-1.0, 1.0))
+
+
+def test_pair_kinds_say_which_pairs_a_ranker_orders():
+    """Pairs are split by kept layers: a score equal to the truth agrees on every kind;
+    counting layers says nothing inside one depth; a ranker that knows only where the
+    layers sit says nothing between networks with the same kept layers."""
+    from scarlet_tf.evaluation.macro_ranking import pair_kinds
+
+    codes = ["11000000", "12000000", "21000000", "22000000",  # same kept layers
+             "10100000", "00110000", "11100000", "22200000", "12210000"]
+    depth = [sum(ch != "0" for ch in code) for code in codes]
+    truth = depth + np.random.default_rng(0).random(len(codes))  # deeper is better
+    where = [int("".join("1" if c != "0" else "0" for c in code), 2) for code in codes]
+    rows = [{"canonical": c, "truth": t, "supernet": t, "supernet_loss": -t, "flops": w,
+             "depth": float(d), "seed0": t, "seed1": -t}
+            for c, t, w, d in zip(codes, truth, where, depth)]
+    kinds = pair_kinds(rows, resamples=50)
+    assert {k: v["pairs"] for k, v in kinds.items()} == {
+        "same_layers": 7, "same_depth": 9, "across_depths": 20}  # 6+1; 15-6; 36-16
+    for kind in kinds.values():
+        assert kind["supernet_loss"]["tau"] == kind["supernet"]["tau"] == 1.0
+        assert kind["seed"]["tau"] == -1.0
+        low, high = kind["supernet_loss"]["ci"]
+        assert low <= 1.0 <= high + 1e-6
+    assert kinds["same_layers"]["depth"]["tau"] == kinds["same_depth"]["depth"]["tau"] == 0.0
+    assert kinds["same_layers"]["flops"]["tau"] == 0.0
+    assert kinds["across_depths"]["depth"]["tau"] == 1.0
 
 
 def macro_study():

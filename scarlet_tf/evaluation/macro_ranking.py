@@ -103,6 +103,11 @@ def _typed(row: dict) -> dict:
     return {k: v if k in ("code", "canonical") else float(v) for k, v in row.items()}
 
 
+def read_scores(path: Path | str) -> list[dict]:
+    """The rows of a ``scores.csv`` (or ``siblings.csv``) with numbers as numbers."""
+    return [_typed(r) for r in read_rows(Path(path))]
+
+
 def benchmark_report(rows: list[dict], sibling_rows: list[dict], *, resamples: int = 1000,
                      seed: int = 0) -> dict:
     """Rank statistics of the supernet and of the free rankers against the benchmark's
@@ -132,7 +137,7 @@ def benchmark_report(rows: list[dict], sibling_rows: list[dict], *, resamples: i
                  for a, b in ((0, 1), (0, 2), (1, 2))]
     rankers["seed"]["mean_pair_kendall_tau"] = float(np.mean(pair_taus))
     return {"networks": len(rows), "best_truth": best, "rankers": rankers,
-            "within_depth": within_depth(rows),
+            "within_depth": within_depth(rows), "pair_kinds": pair_kinds(rows, seed=seed),
             "siblings": sibling_spread(rows, sibling_rows)}
 
 
@@ -155,6 +160,56 @@ def within_depth(rows: list[dict], smallest: int = 10) -> dict:
                 "seed": rank_statistics([r["seed0"] for r in chosen],
                                         [r["seed1"] for r in chosen])["kendall_tau"]}
     return table
+
+
+PAIR_RANKERS = (("supernet_loss", -1), ("supernet", 1), ("flops", 1), ("depth", 1))
+
+
+def pair_kinds(rows: list[dict], *, resamples: int = 500, level: float = 0.95,
+               seed: int = 0) -> dict:
+    """Where a ranker agrees with the truth, by kind of pair of networks: the same kept
+    layers (they differ only in their blocks), the same depth with other kept layers, or
+    two depths. Per kind: its number of pairs and, per ranker of ``PAIR_RANKERS`` and for
+    ``seed`` (seed 0 ranking seed 1's accuracies), the mean over its pairs of
+    sign(score difference) x sign(truth difference) (Kendall's tau-a; a tie of the ranker
+    counts 0, ties of the truth are left out) with a percentile interval over
+    ``resamples`` bootstrap resamples of the networks. Tau over all pairs is the
+    pair-weighted mean of the kinds', so this says which kind loses it."""
+    kept = np.array([[c != "0" for c in r["canonical"]] for r in rows])
+    first, second = np.triu_indices(len(rows), 1)
+    same_depth = kept[first].sum(1) == kept[second].sum(1)
+    same_layers = (kept[first] == kept[second]).all(1)
+    kinds = {"same_layers": same_layers, "same_depth": same_depth & ~same_layers,
+             "across_depths": ~same_depth}
+
+    def order(key: str, s: int = 1) -> np.ndarray:
+        column = s * np.array([r[key] for r in rows])
+        return np.sign(column[first] - column[second])
+
+    truth = order("truth")
+    agree = {key: order(key, s) * truth for key, s in PAIR_RANKERS}
+    agree["seed"] = order("seed0") * order("seed1")
+    counts = np.random.default_rng(seed).multinomial(len(rows), np.full(len(rows), 1 / len(
+        rows)), size=resamples).astype(np.float32)
+    return {kind: _pair_kind(agree, mask & (truth != 0), first, second, counts, level)
+            for kind, mask in kinds.items() if mask.any()}
+
+
+def _pair_kind(agree: dict, mask, first, second, counts, level: float) -> dict:
+    """One kind of :func:`pair_kinds`: its pairs, and per ranker the mean agreement with
+    its interval over the resampled networks (``counts`` [R, networks])."""
+    first, second = first[mask], second[mask]
+    agree = {key: a[mask].astype(np.float32) for key, a in agree.items()}
+    draws = {key: np.empty(len(counts)) for key in agree}
+    for r, count in enumerate(counts):
+        weight = count[first] * count[second]
+        for key, a in agree.items():
+            draws[key][r] = weight @ a / weight.sum()
+    tail = 100 * (1 - level) / 2
+    return {"pairs": int(mask.sum()), **{
+        key: {"tau": float(a.mean()),
+              "ci": [float(q) for q in np.nanpercentile(draws[key], [tail, 100 - tail])]}
+        for key, a in agree.items()}}
 
 
 def sibling_spread(rows: list[dict], sibling_rows: list[dict]) -> dict | None:

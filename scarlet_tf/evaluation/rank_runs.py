@@ -17,6 +17,8 @@ from scarlet_tf.files import read_json, refuse_other_settings, write_json
 
 ROWS = (("supernet", "supernet"), ("supernet_loss", "supernet loss"), ("depth", "kept layers"),
         ("flops", "FLOPs"), ("params", "params"), ("seed", "seed vs seed"))
+KINDS = {"same_layers": "same kept layers", "same_depth": "same depth, other layers",
+         "across_depths": "two depths"}
 
 
 def rank_on_truths(run, truth, out: Path, *, dataset=None, recal_batches, max_images=None,
@@ -95,6 +97,11 @@ def report_table(report: dict) -> str:
                              f"{_number(t['supernet_loss'])}; {_number(t['flops'])}; "
                              f"{_number(t['seed'])} ({t['networks']})"
                              for depth, t in report["within_depth"].items()))
+    lines.append("tau over pairs of one kind, supernet loss; FLOPs; kept layers; seed vs seed: "
+                 + ", ".join(f"{KINDS[kind]} ({t['pairs']} pairs) "
+                             + "; ".join(_number(t[k]["tau"]) for k in (
+                                 "supernet_loss", "flops", "depth", "seed"))
+                             for kind, t in report.get("pair_kinds", {}).items()))
     siblings = report["siblings"]
     if siblings:
         lines.append(f"two codes of one network ({siblings['pairs']} pairs): supernet scores "

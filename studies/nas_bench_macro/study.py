@@ -386,6 +386,7 @@ def settings(out: Path) -> None:
 
 def report(out: Path) -> None:
     """summary.json and table.md from every finished stage so far."""
+    from scarlet_tf.evaluation.macro_ranking import pair_kinds, read_scores
     from scarlet_tf.files import read_json, write_json
 
     retests = {p.parent.name: retest_report(out, p.parent.name)
@@ -394,10 +395,12 @@ def report(out: Path) -> None:
         out.glob("*-e*/rank.json"), key=lambda p: run_order(p.parent.name))}
     budgets = [budget_row(out, name, rankings) for name in rankings]
     pairs = stabilizer_pairs(out, rankings)
+    kinds = {name: pair_kinds(read_scores(out / name / "scores.csv")) for name in rankings}
     chosen = selection_runs(out)
     selection, effects = selection_report(chosen), selection_effects(chosen)
     write_json(out / "summary.json", {"retest": retests, "rankings": rankings,
                                       "budgets": budgets, "stabilizer": pairs,
+                                      "pair_kinds": kinds,
                                       "selection": selection, "layer_effects": effects,
                                       "parity": read_json(out / "parity.json")})
     lines = []
@@ -441,6 +444,8 @@ def report(out: Path) -> None:
               f"{100 * b['top10_regret_loss']:.2f}",
               f"{interval(a['difference'], a['interval'])} ({a['run']})"
               if (a := b.get("against")) else "-") for b in budgets])
+    if kinds:
+        lines += kinds_table(kinds)
     if pairs:
         lines += markdown_table(
             "Learnable stabilizer against none, same networks (paired bootstrap 95% "
@@ -466,6 +471,24 @@ def report(out: Path) -> None:
                                   for layer in range(len(effects["benchmark"]))])
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def kinds_table(kinds: dict) -> list[str]:
+    """Lines of the table of :func:`~scarlet_tf.evaluation.macro_ranking.pair_kinds` per
+    ranked run (minus its loss), then the free rankers and the seed ceiling."""
+    first = next(iter(kinds.values()))
+    cell = lambda t: interval(t["tau"], t["ci"])  # noqa: E731
+    return markdown_table(
+        "Where the order is lost: Kendall tau-a over the pairs of one kind (the same kept "
+        "layers; the same depth with other kept layers; two depths), bootstrap 95% "
+        "intervals over the networks:",
+        ("ranker", *(f"{label} ({first[k]['pairs']} pairs)" for k, label in (
+            ("same_layers", "same kept layers"), ("same_depth", "same depth, other layers"),
+            ("across_depths", "two depths")))),
+        [*((f"{name}, loss", *(cell(t["supernet_loss"]) for t in k.values()))
+           for name, k in kinds.items()),
+         *((label, *(cell(t[key]) for t in first.values())) for key, label in (
+             ("flops", "FLOPs"), ("depth", "kept layers"), ("seed", "seed vs seed")))])
 
 
 def markdown_table(caption: str, columns: tuple, rows: list[tuple]) -> list[str]:
