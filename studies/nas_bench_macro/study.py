@@ -60,7 +60,10 @@ VARIANTS = {"learnable": {"stabilizer": "learnable"}, "none": {"stabilizer": "no
             "fair": {"stabilizer": "learnable", "sampler": "fair"},
             # neither matched initialization nor the warm-up (which ends in its copy)
             "learnable-nomatch": {"stabilizer": "learnable", "matched_init": False,
-                                  "firsts_warmup": 0.0}}
+                                  "firsts_warmup": 0.0},
+            # the recipe: half the lr per image; the benchmark's own batch and lr
+            "learnable-lrhalf": {"stabilizer": "learnable", "lr": 0.025},
+            "learnable-b256": {"stabilizer": "learnable", "batch_size": 256, "lr": 0.1}}
 BUDGETS = (3, 10, 30)  # epochs, each its own schedule
 RETEST = {"networks": 200, "seed": 1, "recal_batches": (5, 20, 50), "images": (512, 2500)}
 RANK = {"archs": 1000, "siblings": 50, "seed": 0, "recal_batches": 20, "max_images": 2500}
@@ -82,6 +85,8 @@ PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnab
         ("train", "learnable-e30"), ("select", "learnable-e30"),
         ("train", "none-e10"), ("select", "none-e10"), ("rank", "learnable-e30"),
         ("rank", "none-e10"),
+        ("train", "learnable-lrhalf-e3"), ("select", "learnable-lrhalf-e3"),
+        ("train", "learnable-b256-e3"), ("select", "learnable-b256-e3"),
         ("train", "none-e30"), ("rank", "none-e30")]
 
 
