@@ -238,22 +238,22 @@ def test_pair_kinds_say_which_pairs_a_ranker_orders():
     assert kinds["across_depths"]["depth"]["tau"] == 1.0
 
 
-def macro_study():
-    """The study's script (studies/nas_bench_macro/study.py) as a module."""
-    import importlib.util
+def macro_study(module: str):
+    """A module of the study (studies/nas_bench_macro/: ``plan``, ``macro_report``,
+    ``study``), imported as the study's script imports its siblings."""
+    import importlib
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "studies" / "nas_bench_macro" / "study.py"
-    spec = importlib.util.spec_from_file_location("macro_study", path)
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
-    return study
+    folder = str(Path(__file__).resolve().parents[1] / "studies" / "nas_bench_macro")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module(module)
 
 
 def test_the_space_recipe_is_the_one_the_study_pins():
     from scarlet_tf.training.configs import RECIPE, SubnetConfig, SupernetConfig
 
-    study = macro_study()
+    study = macro_study("plan")
     config = SupernetConfig(out="x", space=SPACE)
     for key in RECIPE[SPACE]:
         assert getattr(config, key) == study.RECIPE[key], key
@@ -272,12 +272,12 @@ def test_layer_effects_find_the_one_layer_that_scores():
     rows = [{"depth": d, "canonical": f"1{k}{'1' * (d - 2)}" + "0" * (8 - d),
              "score": float(k)} for d in (3, 4, 5, 6, 7) for k in (0, 1) * 4]
     rows += [{**r, "canonical": "0" + r["canonical"][1:]} for r in rows]
-    study = macro_study()
-    effects = study.layer_effects(rows, "score")
+    report = macro_study("macro_report")
+    effects = report.layer_effects(rows, "score")
     assert len(effects) == 8
     assert effects[1] == pytest.approx(2.0) and effects[0] == pytest.approx(0.0)
     assert effects[2] is None and effects[7] is None
-    assert study.layer_effects(rows, "score", -1)[1] == pytest.approx(-2.0)
+    assert report.layer_effects(rows, "score", -1)[1] == pytest.approx(-2.0)
 
 
 def test_train_supernet_script_states_and_records_the_space_recipe(tmp_path):
