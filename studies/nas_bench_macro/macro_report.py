@@ -135,20 +135,31 @@ def report(out: Path) -> None:
     from scarlet_tf.evaluation.macro_ranking import pair_kinds, read_scores
     from scarlet_tf.files import read_json, write_json
 
-    retests = {p.parent.name: retest_report(out, p.parent.name)
-               for p in sorted(out.glob("*/retest.csv"))}
     rankings = {p.parent.name: read_json(p) for p in sorted(
         out.glob("*-e*/rank.json"), key=lambda p: run_order(p.parent.name))}
-    budgets = [budget_row(out, name, rankings) for name in rankings]
-    pairs = stabilizer_pairs(out, rankings)
-    kinds = {name: pair_kinds(read_scores(out / name / "scores.csv")) for name in rankings}
     chosen = selection_runs(out)
-    selection, effects = selection_report(chosen), selection_effects(chosen)
-    write_json(out / "summary.json", {"retest": retests, "rankings": rankings,
-                                      "budgets": budgets, "stabilizer": pairs,
-                                      "pair_kinds": kinds,
-                                      "selection": selection, "layer_effects": effects,
-                                      "parity": read_json(out / "parity.json")})
+    summary = {"retest": {p.parent.name: retest_report(out, p.parent.name)
+                          for p in sorted(out.glob("*/retest.csv"))},
+               "rankings": rankings,
+               "budgets": [budget_row(out, name, rankings) for name in rankings],
+               "stabilizer": stabilizer_pairs(out, rankings),
+               "pair_kinds": {name: pair_kinds(read_scores(out / name / "scores.csv"))
+                              for name in rankings},
+               "selection": selection_report(chosen),
+               "layer_effects": selection_effects(chosen),
+               "parity": read_json(out / "parity.json")}
+    write_json(out / "summary.json", summary)
+    lines = [*retest_lines(summary["retest"]), *ranking_lines(rankings, summary["budgets"])]
+    for key, table in (("pair_kinds", kinds_table), ("stabilizer", stabilizer_table),
+                       ("selection", selection_table), ("layer_effects", effects_table)):
+        if summary[key]:
+            lines += table(summary[key])
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def retest_lines(retests: dict) -> list[str]:
+    """Per retested run, the table of :func:`retest_report`."""
     lines = []
     for name, table in retests.items():
         lines += [f"Test-retest of {name}: tau between disjoint halves of search (images per "
@@ -160,63 +171,74 @@ def report(out: Path) -> None:
                   f"| {interval(t['kendall_tau'], t['kendall_tau_ci'])} | "
                   f"{t['mean_accuracy']:.3f} |" for t in table]
         lines.append("")
-    if rankings:
-        lines += ["| ranker | run | networks | Kendall tau [95%] | Spearman rho [95%] | "
-                  "top-1 acc (regret) | top-10 acc (regret) |", "|---" * 7 + "|"]
-        for name, r in rankings.items():
-            lines += [ranker_row(label, name, r, r["rankers"][key]) for key, label in (
-                ("supernet_loss", "supernet, loss"), ("supernet", "supernet, accuracy"),
-                ("depth", "kept layers"), ("flops", "FLOPs"), ("seed", "seed vs seed"))]
-        lines += ["", "Kendall tau inside one depth (the supernet's loss / accuracy; kept "
-                  "layers cannot order these; FLOPs and one seed against another on the "
-                  "same networks):", "",
-                  "| ranker | " + " | ".join(f"{d} layers" for d in range(3, 9)) + " |",
-                  "|---" * 7 + "|"]
-        lines += [depth_row(name, r["within_depth"], lambda t: f"{t['supernet_loss']:.2f} / "
-                            f"{t['supernet']:.2f} ({t['networks']})")
-                  for name, r in rankings.items()]
-        first = next(iter(rankings.values()))["within_depth"]
-        lines += [depth_row(label, first, lambda t, k=key: f"{t[k]:.2f}")
-                  for key, label in (("flops", "FLOPs"), ("seed", "seed vs seed"))
-                  if key in next(iter(first.values()))]
-        lines += markdown_table(
-            "Budget: each run's mean supernet accuracy over the ranked networks (search "
-            "split), its Kendall tau and top-10 regret (points), and the paired tau "
-            "difference against the same variant's shorter budget, same networks:",
-            ("run", "epochs", "mean accuracy", "tau, loss [95%]", "tau, accuracy",
-             "top-10 regret, loss", "minus shorter budget [95%]"),
-            [(b["run"], b["epochs"], f"{b['mean_accuracy']:.3f}",
-              interval(b["tau_loss"], b["tau_loss_ci"]), f"{b['tau_accuracy']:.3f}",
-              f"{100 * b['top10_regret_loss']:.2f}",
-              f"{interval(a['difference'], a['interval'])} ({a['run']})"
-              if (a := b.get("against")) else "-") for b in budgets])
-    if kinds:
-        lines += kinds_table(kinds)
-    if pairs:
-        lines += markdown_table(
-            "Learnable stabilizer against none, same networks (paired bootstrap 95% "
-            "interval of the tau difference, loss):",
-            ("epochs", "tau learnable - none [95%]", "share of resamples above 0"),
-            [(p["epochs"], interval(p["difference"], p["interval"]),
-              f"{p['share_above_zero']:.3f}") for p in pairs])
-    if selection:
-        lines += markdown_table(
-            f"Selection sample ({SELECT['networks']} networks outside the ranked ones, tau "
-            "of the loss; minus each baseline's: paired bootstrap):",
-            ("run", "tau [95%]", "minus baseline [95%]"),
-            [(t["run"], interval(t["kendall_tau"], t["kendall_tau_ci"]), "; ".join(
-                f"{interval(d['difference'], d['interval'])} ({d['run']})"
-                for d in t.get("against", ())) or "-") for t in selection])
-    if effects:
-        lines += markdown_table(
-            "Standardized effect of keeping a layer (counted from 0) inside one depth, "
-            "averaged over depths 3-7 of the selection sample: the benchmark's accuracy, "
-            "then minus each run's supernet loss:",
-            ("layer", *effects), [(layer, *("-" if e[layer] is None else f"{e[layer]:+.2f}"
-                                           for e in effects.values()))
-                                  for layer in range(len(effects["benchmark"]))])
-    (out / "table.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return lines
+
+
+def ranking_lines(rankings: dict, budgets: list[dict]) -> list[str]:
+    """The rankers of every ranked run, their tau inside each depth, and the budgets."""
+    if not rankings:
+        return []
+    lines = ["| ranker | run | networks | Kendall tau [95%] | Spearman rho [95%] | "
+             "top-1 acc (regret) | top-10 acc (regret) |", "|---" * 7 + "|"]
+    for name, r in rankings.items():
+        lines += [ranker_row(label, name, r, r["rankers"][key]) for key, label in (
+            ("supernet_loss", "supernet, loss"), ("supernet", "supernet, accuracy"),
+            ("depth", "kept layers"), ("flops", "FLOPs"), ("seed", "seed vs seed"))]
+    lines += ["", "Kendall tau inside one depth (the supernet's loss / accuracy; kept "
+              "layers cannot order these; FLOPs and one seed against another on the "
+              "same networks):", "",
+              "| ranker | " + " | ".join(f"{d} layers" for d in range(3, 9)) + " |",
+              "|---" * 7 + "|"]
+    lines += [depth_row(name, r["within_depth"], lambda t: f"{t['supernet_loss']:.2f} / "
+                        f"{t['supernet']:.2f} ({t['networks']})")
+              for name, r in rankings.items()]
+    first = next(iter(rankings.values()))["within_depth"]
+    lines += [depth_row(label, first, lambda t, k=key: f"{t[k]:.2f}")
+              for key, label in (("flops", "FLOPs"), ("seed", "seed vs seed"))
+              if key in next(iter(first.values()))]
+    return lines + markdown_table(
+        "Budget: each run's mean supernet accuracy over the ranked networks (search "
+        "split), its Kendall tau and top-10 regret (points), and the paired tau "
+        "difference against the same variant's shorter budget, same networks:",
+        ("run", "epochs", "mean accuracy", "tau, loss [95%]", "tau, accuracy",
+         "top-10 regret, loss", "minus shorter budget [95%]"),
+        [(b["run"], b["epochs"], f"{b['mean_accuracy']:.3f}",
+          interval(b["tau_loss"], b["tau_loss_ci"]), f"{b['tau_accuracy']:.3f}",
+          f"{100 * b['top10_regret_loss']:.2f}",
+          f"{interval(a['difference'], a['interval'])} ({a['run']})"
+          if (a := b.get("against")) else "-") for b in budgets])
+
+
+def stabilizer_table(pairs: list[dict]) -> list[str]:
+    """Lines of the table of :func:`stabilizer_pairs`."""
+    return markdown_table(
+        "Learnable stabilizer against none, same networks (paired bootstrap 95% "
+        "interval of the tau difference, loss):",
+        ("epochs", "tau learnable - none [95%]", "share of resamples above 0"),
+        [(p["epochs"], interval(p["difference"], p["interval"]),
+          f"{p['share_above_zero']:.3f}") for p in pairs])
+
+
+def selection_table(selection: list[dict]) -> list[str]:
+    """Lines of the table of :func:`selection_report`."""
+    return markdown_table(
+        f"Selection sample ({SELECT['networks']} networks outside the ranked ones, tau "
+        "of the loss; minus each baseline's: paired bootstrap):",
+        ("run", "tau [95%]", "minus baseline [95%]"),
+        [(t["run"], interval(t["kendall_tau"], t["kendall_tau_ci"]), "; ".join(
+            f"{interval(d['difference'], d['interval'])} ({d['run']})"
+            for d in t.get("against", ())) or "-") for t in selection])
+
+
+def effects_table(effects: dict) -> list[str]:
+    """Lines of the table of :func:`selection_effects`."""
+    return markdown_table(
+        "Standardized effect of keeping a layer (counted from 0) inside one depth, "
+        "averaged over depths 3-7 of the selection sample: the benchmark's accuracy, "
+        "then minus each run's supernet loss:",
+        ("layer", *effects), [(layer, *("-" if e[layer] is None else f"{e[layer]:+.2f}"
+                                       for e in effects.values()))
+                              for layer in range(len(effects["benchmark"]))])
 
 
 def kinds_table(kinds: dict) -> list[str]:
