@@ -38,7 +38,7 @@ SELECT = {"networks": 204, "seed": 2, "depths": (3, 4, 5, 6, 7, 8),  # 34 per de
           "baselines": {"fair-e3": ("learnable-e10",),
                         "learnable-nomatch-e3": ("learnable-nowarm-e3",),
                         "learnable-e30": ("learnable-e10",),
-                        "none-e10": ("learnable-e10",)}}
+                        "none-e30": ("learnable-e30",)}}
 PARITY = {"path": "12121212", "epochs": 3, "variant": "none"}
 LAYER_EFFECTS = {"depths": (3, 4, 5, 6, 7), "min_networks": 3}
 PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnable-e3"),
@@ -49,8 +49,7 @@ PLAN = [("train", "learnable-e3"), ("retest", "learnable-e3"), ("rank", "learnab
         ("train", "fair-e3"), ("select", "fair-e3"),
         ("train", "learnable-nomatch-e3"), ("select", "learnable-nomatch-e3"),
         ("train", "learnable-e30"), ("select", "learnable-e30"),
-        ("train", "none-e10"), ("select", "none-e10"), ("rank", "learnable-e30"),
-        ("rank", "none-e10"),
+        ("rank", "learnable-e30"), ("train", "none-e30"), ("select", "none-e30"),
         ("train", "learnable-lrhalf-e3"), ("select", "learnable-lrhalf-e3"),
         ("train", "learnable-b256-e3"), ("select", "learnable-b256-e3"),
-        ("train", "none-e30"), ("rank", "none-e30")]
+        ("rank", "none-e30")]
