@@ -171,6 +171,18 @@ def test_rank_against_the_benchmark_saves_resumes_and_reports(macro_supernet, tm
     assert other.returncode == 2 and other.stderr.startswith("error: ")
     assert "archs" in other.stderr and len(other.stderr.splitlines()) == 1
     assert (out / "scores.csv").read_text().splitlines() == rows
+    # Without the supernet, the saved scores give the same report back.
+    from scarlet_tf.evaluation.rank_runs import report_saved_scores
+
+    saved = json.loads((out / "rank.json").read_text())
+    (out / "rank.json").unlink()
+    rebuilt = report_saved_scores(out, saved["stabilizer"])
+    text = lambda report: json.dumps(report, sort_keys=True)  # noqa: E731 (NaN != NaN)
+    assert text(json.loads((out / "rank.json").read_text())) == text(
+        {**saved, "siblings_scored": 2}) and rebuilt["siblings_scored"] == 2
+    (out / "scores.csv").write_text("\n".join(rows[:-1]) + "\n")
+    with pytest.raises(ScarletError, match="scores 11 of the sample's 12 networks"):
+        report_saved_scores(out, saved["stabilizer"])
 
 
 def test_rank_refuses_a_supernet_of_another_space(tiny_supernet_dir, tmp_path):

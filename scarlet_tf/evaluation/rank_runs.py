@@ -4,7 +4,8 @@
 :func:`rank_on_nas_bench_macro` against the shipped NAS-Bench-Macro (resumable, with the
 free baselines and the seed-to-seed ceiling). Both write ``rank.json`` (with what was
 scored, :attr:`Evaluator.scored`) and ``rank.png`` to ``out`` and return the report;
-:func:`report_table` prints the benchmark's report.
+:func:`report_saved_scores` writes the benchmark's report from saved scores alone, and
+:func:`report_table` prints it.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def rank_on_nas_bench_macro(run, out: Path, *, dataset=None, recal_batches, max_
     in ``out`` unless they were made with other settings. ``progress(done, total, row)``
     follows each network."""
     from scarlet_tf.evaluation import nas_bench_macro
-    from scarlet_tf.evaluation.macro_ranking import benchmark_report, rank_on_benchmark, scatter
+    from scarlet_tf.evaluation.macro_ranking import rank_on_benchmark
     from scarlet_tf.training.checkpoints import read_state
 
     if run.space.name != nas_bench_macro.SPACE:
@@ -63,10 +64,39 @@ def rank_on_nas_bench_macro(run, out: Path, *, dataset=None, recal_batches, max_
     check_source(out, source)
     rows, sibling_rows = rank_on_benchmark(evaluator, codes, out, siblings=siblings, seed=seed,
                                            progress=progress)
-    report = {**source, "stabilizer": run.settings["stabilizer"],
-              **benchmark_report(rows, sibling_rows, seed=seed)}
+    return _write_benchmark_report(out, source, run.settings["stabilizer"], rows, sibling_rows)
+
+
+def report_saved_scores(out: Path, stabilizer: str) -> dict:
+    """rank.json and rank.png from the scores a :func:`rank_on_nas_bench_macro` run saved
+    in ``out``, without its supernet (a run whose weights are gone). Every network of the
+    sample must be scored; the siblings scored so far are reported, their count in
+    ``siblings_scored``."""
+    from scarlet_tf.evaluation import nas_bench_macro
+    from scarlet_tf.evaluation.macro_ranking import read_scores
+
+    source = read_json(out / "source.json")
+    if source is None:
+        raise ScarletError(f"{out} holds no source.json: it is not a nas-bench-macro ranking")
+    codes = set(nas_bench_macro.depth_stratified(source["archs"], source["seed"]))
+    rows = [r for r in read_scores(out / "scores.csv") if r["code"] in codes]
+    if len(rows) < len(codes):
+        raise ScarletError(f"{out / 'scores.csv'} scores {len(rows)} of the sample's "
+                           f"{len(codes)} networks; finish them with the supernet first")
+    sibling_rows = read_scores(out / "siblings.csv")
+    return _write_benchmark_report(out, {**source, "siblings_scored": len(sibling_rows)},
+                                   stabilizer, rows, sibling_rows)
+
+
+def _write_benchmark_report(out: Path, source: dict, stabilizer: str, rows: list[dict],
+                            sibling_rows: list[dict]) -> dict:
+    """Write rank.json (``source``, the stabilizer and the benchmark report) and rank.png."""
+    from scarlet_tf.evaluation.macro_ranking import benchmark_report, scatter
+
+    report = {**source, "stabilizer": stabilizer,
+              **benchmark_report(rows, sibling_rows, seed=source["seed"])}
     write_json(out / "rank.json", report)
-    scatter(rows, out / "rank.png", f"stabilizer {report['stabilizer']}, step {step}")
+    scatter(rows, out / "rank.png", f"stabilizer {stabilizer}, step {source['step']}")
     return report
 
 

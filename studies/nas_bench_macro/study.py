@@ -131,9 +131,15 @@ def halves(outcomes: dict) -> dict:
 # ---------------------------------------------------------------- ranking and parity
 
 def rank(name: str, runs: Path, out: Path) -> None:
-    """Rank run ``name`` with the installed CLI (resumes; skipped once rank.json exists)."""
+    """Rank run ``name`` with the installed CLI (resumes; skipped once rank.json exists).
+    Where the run's weights are gone, the report is written from its saved scores."""
+    from scarlet_tf.evaluation.rank_runs import report_saved_scores
+
     folder = out / name
     if (folder / "rank.json").is_file():
+        return
+    if not (runs / name).is_dir():
+        report_saved_scores(folder, run_config(name, runs).stabilizer)
         return
     subprocess.run(["scarlet-tf", "rank", "--supernet", str(runs / name), "--truth",
                     "nas-bench-macro", "--out", str(folder),
