@@ -15,9 +15,9 @@ def retest_report(out: Path, name: str) -> list[dict]:
     """Kendall tau between the halves (accuracy, and minus loss) per recalibration count
     and image count, with bootstrap 95% intervals; then, on all images, tau between the
     scores after each recalibration count and after the most (``"against"``)."""
-    from scarlet_tf.files import read_rows
+    from scarlet_tf.evaluation.macro_ranking import read_scores
 
-    rows = read_rows(out / name / "retest.csv")
+    rows = read_scores(out / name / "retest.csv")
     table = []
     for recal in RETEST["recal_batches"]:
         chosen = [r for r in rows if int(r["recal_batches"]) == recal]
@@ -25,11 +25,11 @@ def retest_report(out: Path, name: str) -> list[dict]:
             continue
         for n in RETEST["images"]:
             for metric, sign in (("accuracy", 1), ("loss", -1)):
-                a = sign * np.array([float(r[f"{metric}_a{n}"]) for r in chosen])
-                b = sign * np.array([float(r[f"{metric}_b{n}"]) for r in chosen])
+                a = sign * np.array([r[f"{metric}_a{n}"] for r in chosen])
+                b = sign * np.array([r[f"{metric}_b{n}"] for r in chosen])
                 table.append({"recal_batches": recal, "images": n, "score": metric,
                               "networks": len(chosen), **agreement(a, b),
-                              "mean_accuracy": float(np.mean([float(r[f"accuracy_a{n}"])
+                              "mean_accuracy": float(np.mean([r[f"accuracy_a{n}"]
                                                               for r in chosen]))})
     return table + recal_agreement(rows)
 
@@ -49,7 +49,7 @@ def recal_agreement(rows: list[dict]) -> list[dict]:
     scores and the largest count's in ``rows``, over the networks scored with both."""
     n, most = max(RETEST["images"]), max(int(r["recal_batches"]) for r in rows)
     def scores(recal, metric):
-        return {r["code"]: (float(r[f"{metric}_a{n}"]) + float(r[f"{metric}_b{n}"])) / 2
+        return {r["code"]: (r[f"{metric}_a{n}"] + r[f"{metric}_b{n}"]) / 2
                 for r in rows if int(r["recal_batches"]) == recal}
 
     table = []
@@ -70,9 +70,9 @@ def recal_agreement(rows: list[dict]) -> list[dict]:
 
 def selection_runs(out: Path) -> dict[str, list[dict]]:
     """The rows of every complete select.csv under ``out``, by run, in :func:`run_order`."""
-    from scarlet_tf.files import read_rows
+    from scarlet_tf.evaluation.macro_ranking import read_scores
 
-    runs = {p.parent.name: read_rows(p) for p in sorted(
+    runs = {p.parent.name: read_scores(p) for p in sorted(
         out.glob("*/select.csv"), key=lambda p: run_order(p.parent.name))}
     return {n: r for n, r in runs.items() if len(r) == SELECT["networks"]}
 
@@ -86,8 +86,8 @@ def selection_report(runs: dict[str, list[dict]]) -> list[dict]:
     table = []
     for name, rows in runs.items():
         codes = sorted(rows)
-        loss = [-float(rows[c]["supernet_loss"]) for c in codes]
-        truth = [float(rows[c]["truth"]) for c in codes]
+        loss = [-rows[c]["supernet_loss"] for c in codes]
+        truth = [rows[c]["truth"] for c in codes]
         entry = {"run": name, "networks": len(codes), **agreement(loss, truth)}
         bases = (SELECT["baseline"], *SELECT["baselines"].get(name, ()))
         entry["against"] = [{"run": base, **loss_tau_difference(rows, runs[base])}
@@ -96,11 +96,11 @@ def selection_report(runs: dict[str, list[dict]]) -> list[dict]:
     if runs:  # the free rankers and the seed noise on the same networks
         rows = next(iter(runs.values()))
         codes = sorted(rows)
-        truth = [float(rows[c]["truth"]) for c in codes]
+        truth = [rows[c]["truth"] for c in codes]
         table += [{"run": label, "networks": len(codes), **agreement(
-            [float(rows[c][key]) for c in codes], target or truth)} for key, label, target in (
+            [rows[c][key] for c in codes], target or truth)} for key, label, target in (
             ("depth", "kept layers", None), ("flops", "FLOPs", None),
-            ("seed0", "seed 0 vs seed 1", [float(rows[c]["seed1"]) for c in codes]))]
+            ("seed0", "seed 0 vs seed 1", [rows[c]["seed1"] for c in codes]))]
     return table
 
 
@@ -113,7 +113,7 @@ def layer_effects(rows: list[dict], key: str, sign: int = 1) -> list[float | Non
     effects = [[] for _ in rows[0]["canonical"]]
     for depth in LAYER_EFFECTS["depths"]:
         group = [r for r in rows if int(r["depth"]) == depth]
-        score = sign * np.array([float(r[key]) for r in group])
+        score = sign * np.array([r[key] for r in group])
         for layer, found in enumerate(effects):
             kept = np.array([r["canonical"][layer] != "0" for r in group])
             if min(kept.sum(), (~kept).sum()) >= LAYER_EFFECTS["min_networks"]:
@@ -275,37 +275,39 @@ def budget_row(out: Path, name: str, rankings: dict) -> dict:
     """Run ``name``'s epochs, mean supernet accuracy over its scored networks, tau of the
     loss (95% interval) and accuracy, top-10 regret of the loss, and the paired tau
     difference against the same variant's next shorter ranked budget, if any."""
-    from scarlet_tf.files import read_rows
-
-    rows = {r["code"]: r for r in read_rows(out / name / "scores.csv")}
+    rows = scores_by_code(out / name)
     loss = rankings[name]["rankers"]["supernet_loss"]
     epochs, variant = run_order(name)
     shorter = [n for n in rankings if run_order(n)[1] == variant and run_order(n)[0] < epochs]
     row = {"run": name, "epochs": epochs,
-           "mean_accuracy": float(np.mean([float(r["supernet"]) for r in rows.values()])),
+           "mean_accuracy": float(np.mean([r["supernet"] for r in rows.values()])),
            "tau_loss": loss["kendall_tau"], "tau_loss_ci": loss["kendall_tau_ci"],
            "top10_regret_loss": loss["top10_regret"],
            "tau_accuracy": rankings[name]["rankers"]["supernet"]["kendall_tau"]}
     if shorter:
         base = max(shorter, key=run_order)
         row["against"] = {"run": base, **loss_tau_difference(
-            rows, {r["code"]: r for r in read_rows(out / base / "scores.csv")})}
+            rows, scores_by_code(out / base))}
     return row
 
 
 def stabilizer_pairs(out: Path, rankings: dict) -> list[dict]:
     """Per budget ranked with both variants: the paired bootstrap of tau(learnable) -
     tau(none) on minus the loss, over the networks both scored."""
-    from scarlet_tf.files import read_rows
-
     pairs = []
     for name in (n for n in rankings if n.startswith("learnable-e")):
         other = name.replace("learnable", "none", 1)
         if other in rankings:
-            ours, theirs = ({r["code"]: r for r in read_rows(out / n / "scores.csv")}
-                            for n in (name, other))
+            ours, theirs = scores_by_code(out / name), scores_by_code(out / other)
             pairs.append({"epochs": run_order(name)[0], **loss_tau_difference(ours, theirs)})
     return pairs
+
+
+def scores_by_code(folder: Path) -> dict[str, dict]:
+    """A run's ``scores.csv`` rows (numbers as numbers) by network code."""
+    from scarlet_tf.evaluation.macro_ranking import read_scores
+
+    return {r["code"]: r for r in read_scores(folder / "scores.csv")}
 
 
 def loss_tau_difference(ours: dict, theirs: dict) -> dict:
@@ -315,9 +317,9 @@ def loss_tau_difference(ours: dict, theirs: dict) -> dict:
 
     codes = sorted(set(ours) & set(theirs))
     return {"networks": len(codes), **bootstrap_tau_difference(
-        [-float(ours[c]["supernet_loss"]) for c in codes],
-        [-float(theirs[c]["supernet_loss"]) for c in codes],
-        [float(ours[c]["truth"]) for c in codes])}
+        [-ours[c]["supernet_loss"] for c in codes],
+        [-theirs[c]["supernet_loss"] for c in codes],
+        [ours[c]["truth"] for c in codes])}
 
 
 def depth_row(label: str, within: dict, cell) -> str:
