@@ -153,7 +153,9 @@ def test_rank_against_the_benchmark_saves_resumes_and_reports(macro_supernet, tm
                                                   "top1_regret", "top10pct_kendall_tau"}
     assert report["rankers"]["seed"]["kendall_tau"] > 0.5
     assert "tau inside one depth" in first.stdout and "two depths (" in first.stdout
-    assert sum(k["pairs"] for k in report["pair_kinds"].values()) <= 12 * 11 // 2
+    kinds = report["pair_kinds"]
+    assert kinds["all_pairs"]["pairs"] == sum(
+        t["pairs"] for k, t in kinds.items() if k != "all_pairs") <= 12 * 11 // 2
     rows = (out / "scores.csv").read_text().splitlines()
     assert len(rows) == 13 and rows[0].startswith("code,canonical,depth,flops")
     # A cut-short last row is dropped and scored again; nothing else is redone.
@@ -239,15 +241,21 @@ def test_pair_kinds_say_which_pairs_a_ranker_orders():
             for c, t, w, d in zip(codes, truth, where, depth)]
     kinds = pair_kinds(rows, resamples=50)
     assert {k: v["pairs"] for k, v in kinds.items()} == {
-        "same_layers": 7, "same_depth": 9, "across_depths": 20}  # 6+1; 15-6; 36-16
+        "same_layers": 7, "same_depth": 9, "across_depths": 20, "all_pairs": 36}  # 6+1; 15-6
     for kind in kinds.values():
         assert kind["supernet_loss"]["tau"] == kind["supernet"]["tau"] == 1.0
+        assert kind["depth_then_loss"]["tau"] == 1.0  # kept layers, its ties broken by loss
+        assert kind["depth"]["minus_depth_ci"] == [0.0, 0.0]
         assert kind["seed"]["tau"] == -1.0
         low, high = kind["supernet_loss"]["ci"]
         assert low <= 1.0 <= high + 1e-6
     assert kinds["same_layers"]["depth"]["tau"] == kinds["same_depth"]["depth"]["tau"] == 0.0
     assert kinds["same_layers"]["flops"]["tau"] == 0.0
     assert kinds["across_depths"]["depth"]["tau"] == 1.0
+    # Over all pairs kept layers score a tie as 0 (tau-a), not out of the count (tau-b).
+    assert kinds["all_pairs"]["depth"]["tau"] == pytest.approx(20 / 36)
+    low, high = kinds["all_pairs"]["supernet_loss"]["minus_depth_ci"]
+    assert 0 < low <= 16 / 36 <= high + 1e-6
 
 
 def macro_study(module: str):

@@ -168,13 +168,16 @@ PAIR_RANKERS = (("supernet_loss", -1), ("supernet", 1), ("flops", 1), ("depth", 
 def pair_kinds(rows: list[dict], *, resamples: int = 500, level: float = 0.95,
                seed: int = 0) -> dict:
     """Where a ranker agrees with the truth, by kind of pair of networks: the same kept
-    layers (they differ only in their blocks), the same depth with other kept layers, or
-    two depths. Per kind: its number of pairs and, per ranker of ``PAIR_RANKERS`` and for
-    ``seed`` (seed 0 ranking seed 1's accuracies), the mean over its pairs of
-    sign(score difference) x sign(truth difference) (Kendall's tau-a; a tie of the ranker
-    counts 0, ties of the truth are left out) with a percentile interval over
-    ``resamples`` bootstrap resamples of the networks. Tau over all pairs is the
-    pair-weighted mean of the kinds', so this says which kind loses it."""
+    layers (they differ only in their blocks), the same depth with other kept layers, two
+    depths, and all pairs. Per kind: its number of pairs and, per ranker of
+    ``PAIR_RANKERS``, for ``depth_then_loss`` (kept layers, ties broken by the supernet's
+    loss) and for ``seed`` (seed 0 ranking seed 1's accuracies), the mean over its pairs
+    of sign(score difference) x sign(truth difference) (Kendall's tau-a; a tie of the
+    ranker counts 0, ties of the truth are left out), with percentile intervals over
+    ``resamples`` bootstrap resamples of the networks of it and of its difference from
+    kept layers' (``minus_depth_ci``, paired). Over all pairs, tau-a is what a ranker
+    forced to choose scores: kept layers' Kendall tau-b is higher, as it leaves the pairs
+    of one depth out of its denominator."""
     kept = np.array([[c != "0" for c in r["canonical"]] for r in rows])
     first, second = np.triu_indices(len(rows), 1)
     same_depth = kept[first].sum(1) == kept[second].sum(1)
@@ -187,29 +190,50 @@ def pair_kinds(rows: list[dict], *, resamples: int = 500, level: float = 0.95,
         return np.sign(column[first] - column[second])
 
     truth = order("truth")
-    agree = {key: order(key, s) * truth for key, s in PAIR_RANKERS}
+    orders = {key: order(key, s) for key, s in PAIR_RANKERS}
+    orders["depth_then_loss"] = np.where(orders["depth"] != 0, orders["depth"],
+                                         orders["supernet_loss"])
+    agree = {key: o * truth for key, o in orders.items()}
     agree["seed"] = order("seed0") * order("seed1")
     counts = np.random.default_rng(seed).multinomial(len(rows), np.full(len(rows), 1 / len(
         rows)), size=resamples).astype(np.float32)
-    return {kind: _pair_kind(agree, mask & (truth != 0), first, second, counts, level)
+    sums = {kind: _pair_sums(agree, mask & (truth != 0), first, second, counts)
             for kind, mask in kinds.items() if mask.any()}
+    parts = list(sums.values())
+    sums["all_pairs"] = (sum(p[0] for p in parts),
+                         *({key: sum(p[i][key] for p in parts) for key in agree} for i in (1, 2)),
+                         sum(p[3] for p in parts))
+    return {kind: _pair_kind(*kind_sums, level) for kind, kind_sums in sums.items()}
 
 
-def _pair_kind(agree: dict, mask, first, second, counts, level: float) -> dict:
-    """One kind of :func:`pair_kinds`: its pairs, and per ranker the mean agreement with
-    its interval over the resampled networks (``counts`` [R, networks])."""
+def _pair_sums(agree: dict, mask, first, second, counts) -> tuple:
+    """One kind's sums: its pairs, per ranker the sum of agreement over them, and per
+    resample of the networks (``counts`` [R, networks]) the weighted sums of agreement
+    (``{ranker: [R]}``) and of the pairs' weights ([R])."""
     first, second = first[mask], second[mask]
     agree = {key: a[mask].astype(np.float32) for key, a in agree.items()}
     draws = {key: np.empty(len(counts)) for key in agree}
+    weights = np.empty(len(counts))
     for r, count in enumerate(counts):
         weight = count[first] * count[second]
+        weights[r] = weight.sum()
         for key, a in agree.items():
-            draws[key][r] = weight @ a / weight.sum()
+            draws[key][r] = weight @ a
+    return int(mask.sum()), {k: float(a.sum()) for k, a in agree.items()}, draws, weights
+
+
+def _pair_kind(pairs: int, totals: dict, draws: dict, weights, level: float) -> dict:
+    """One kind of :func:`pair_kinds` from its :func:`_pair_sums`."""
     tail = 100 * (1 - level) / 2
-    return {"pairs": int(mask.sum()), **{
-        key: {"tau": float(a.mean()),
-              "ci": [float(q) for q in np.nanpercentile(draws[key], [tail, 100 - tail])]}
-        for key, a in agree.items()}}
+
+    def ci(values) -> list[float]:
+        return [float(q) for q in np.nanpercentile(values, [tail, 100 - tail])]
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = {key: d / weights for key, d in draws.items()}
+    return {"pairs": pairs, **{
+        key: {"tau": totals[key] / pairs, "ci": ci(means[key]),
+              "minus_depth_ci": ci(means[key] - means["depth"])} for key in totals}}
 
 
 def sibling_spread(rows: list[dict], sibling_rows: list[dict]) -> dict | None:

@@ -19,7 +19,9 @@ from scarlet_tf.files import read_json, refuse_other_settings, write_json
 ROWS = (("supernet", "supernet"), ("supernet_loss", "supernet loss"), ("depth", "kept layers"),
         ("flops", "FLOPs"), ("params", "params"), ("seed", "seed vs seed"))
 KINDS = {"same_layers": "same kept layers", "same_depth": "same depth, other layers",
-         "across_depths": "two depths"}
+         "across_depths": "two depths", "all_pairs": "all pairs"}
+PAIR_ROWS = (("supernet_loss", "supernet loss"), ("depth_then_loss", "kept layers, then loss"),
+             ("flops", "FLOPs"), ("depth", "kept layers"), ("seed", "seed vs seed"))
 
 
 def rank_on_truths(run, truth, out: Path, *, dataset=None, recal_batches, max_images=None,
@@ -127,11 +129,11 @@ def report_table(report: dict) -> str:
                              f"{_number(t['supernet_loss'])}; {_number(t['flops'])}; "
                              f"{_number(t['seed'])} ({t['networks']})"
                              for depth, t in report["within_depth"].items()))
-    lines.append("tau over pairs of one kind, supernet loss; FLOPs; kept layers; seed vs seed: "
+    lines.append("tau-a over pairs of one kind (a tie counts 0), "
+                 + "; ".join(label for _, label in PAIR_ROWS) + ": "
                  + ", ".join(f"{KINDS[kind]} ({t['pairs']} pairs) "
-                             + "; ".join(_number(t[k]["tau"]) for k in (
-                                 "supernet_loss", "flops", "depth", "seed"))
-                             for kind, t in report.get("pair_kinds", {}).items()))
+                             + "; ".join(_number(t[k]["tau"]) for k, _ in PAIR_ROWS)
+                             for kind, t in report["pair_kinds"].items()))
     siblings = report["siblings"]
     if siblings:
         lines.append(f"two codes of one network ({siblings['pairs']} pairs): supernet scores "

@@ -146,12 +146,15 @@ def report(out: Path) -> None:
                "pair_kinds": {name: pair_kinds(read_scores(out / name / "scores.csv"))
                               for name in rankings},
                "selection": selection_report(chosen),
+               "selection_pair_kinds": {name: pair_kinds(rows) for name, rows in chosen.items()},
                "layer_effects": selection_effects(chosen),
                "parity": read_json(out / "parity.json")}
     write_json(out / "summary.json", summary)
     lines = [*retest_lines(summary["retest"]), *ranking_lines(rankings, summary["budgets"])]
     for key, table in (("pair_kinds", kinds_table), ("stabilizer", stabilizer_table),
-                       ("selection", selection_table), ("layer_effects", effects_table)):
+                       ("selection", selection_table),
+                       ("selection_pair_kinds", lambda k: kinds_table(k, "selection sample")),
+                       ("layer_effects", effects_table)):
         if summary[key]:
             lines += table(summary[key])
     (out / "table.md").write_text("\n".join(lines) + "\n")
@@ -241,21 +244,31 @@ def effects_table(effects: dict) -> list[str]:
                               for layer in range(len(effects["benchmark"]))])
 
 
-def kinds_table(kinds: dict) -> list[str]:
+def kinds_table(kinds: dict, sample: str = "ranked networks") -> list[str]:
     """Lines of the table of :func:`~scarlet_tf.evaluation.macro_ranking.pair_kinds` per
-    ranked run (minus its loss), then the free rankers and the seed ceiling."""
+    ranked run (minus its loss; kept layers with their ties broken by it), then the free
+    rankers and the seed ceiling; last, each one's all-pairs difference from kept layers."""
     first = next(iter(kinds.values()))
     cell = lambda t: interval(t["tau"], t["ci"])  # noqa: E731
+
+    def row(label: str, by_kind: dict, key: str) -> tuple:
+        every = by_kind["all_pairs"][key]
+        return (label, *(cell(t[key]) for t in by_kind.values()), interval(
+            every["tau"] - by_kind["all_pairs"]["depth"]["tau"], every["minus_depth_ci"]))
+
     return markdown_table(
-        "Where the order is lost: Kendall tau-a over the pairs of one kind (the same kept "
-        "layers; the same depth with other kept layers; two depths), bootstrap 95% "
-        "intervals over the networks:",
+        f"Where the order is lost ({sample}): Kendall tau-a (a tie counts 0) over the pairs "
+        "of one kind "
+        "(the same kept layers; the same depth with other kept layers; two depths) and over "
+        "all pairs, bootstrap 95% intervals over the networks; last, the paired difference "
+        "from kept layers over all pairs:",
         ("ranker", *(f"{label} ({first[k]['pairs']} pairs)" for k, label in (
             ("same_layers", "same kept layers"), ("same_depth", "same depth, other layers"),
-            ("across_depths", "two depths")))),
-        [*((f"{name}, loss", *(cell(t["supernet_loss"]) for t in k.values()))
-           for name, k in kinds.items()),
-         *((label, *(cell(t[key]) for t in first.values())) for key, label in (
+            ("across_depths", "two depths"), ("all_pairs", "all pairs"))),
+         "all pairs, minus kept layers"),
+        [*(row(f"{name}, {label}", k, key) for name, k in kinds.items() for key, label in (
+            ("supernet_loss", "loss"), ("depth_then_loss", "kept layers, then loss"))),
+         *(row(label, first, key) for key, label in (
              ("flops", "FLOPs"), ("depth", "kept layers"), ("seed", "seed vs seed")))])
 
 
