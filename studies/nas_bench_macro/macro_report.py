@@ -258,10 +258,9 @@ def kinds_table(kinds: dict, sample: str = "ranked networks") -> list[str]:
 
     return markdown_table(
         f"Where the order is lost ({sample}): Kendall tau-a (a tie counts 0) over the pairs "
-        "of one kind "
-        "(the same kept layers; the same depth with other kept layers; two depths) and over "
-        "all pairs, bootstrap 95% intervals over the networks; last, the paired difference "
-        "from kept layers over all pairs:",
+        "of one kind (the same kept layers; the same depth with other kept layers; two "
+        "depths) and over all pairs, bootstrap 95% intervals over the networks; last, the "
+        "paired difference from kept layers over all pairs:",
         ("ranker", *(f"{label} ({first[k]['pairs']} pairs)" for k, label in (
             ("same_layers", "same kept layers"), ("same_depth", "same depth, other layers"),
             ("across_depths", "two depths"), ("all_pairs", "all pairs"))),
