@@ -12,6 +12,7 @@ baselines (number of kept layers, FLOPs, parameters) and the seed-to-seed ceilin
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -197,43 +198,60 @@ def pair_kinds(rows: list[dict], *, resamples: int = 500, level: float = 0.95,
     agree["seed"] = order("seed0") * order("seed1")
     counts = np.random.default_rng(seed).multinomial(len(rows), np.full(len(rows), 1 / len(
         rows)), size=resamples).astype(np.float32)
-    sums = {kind: _pair_sums(agree, mask & (truth != 0), first, second, counts)
+    sums = {kind: _PairSums.of(agree, mask & (truth != 0), first, second, counts)
             for kind, mask in kinds.items() if mask.any()}
-    parts = list(sums.values())
-    sums["all_pairs"] = (sum(p[0] for p in parts),
-                         *({key: sum(p[i][key] for p in parts) for key in agree} for i in (1, 2)),
-                         sum(p[3] for p in parts))
-    return {kind: _pair_kind(*kind_sums, level) for kind, kind_sums in sums.items()}
+    sums["all_pairs"] = sum(sums.values(), start=_PairSums.zero(agree))
+    return {kind: kind_sums.summary(level) for kind, kind_sums in sums.items()}
 
 
-def _pair_sums(agree: dict, mask, first, second, counts) -> tuple:
-    """One kind's sums: its pairs, per ranker the sum of agreement over them, and per
-    resample of the networks (``counts`` [R, networks]) the weighted sums of agreement
-    (``{ranker: [R]}``) and of the pairs' weights ([R])."""
-    first, second = first[mask], second[mask]
-    agree = {key: a[mask].astype(np.float32) for key, a in agree.items()}
-    draws = {key: np.empty(len(counts)) for key in agree}
-    weights = np.empty(len(counts))
-    for r, count in enumerate(counts):
-        weight = count[first] * count[second]
-        weights[r] = weight.sum()
-        for key, a in agree.items():
-            draws[key][r] = weight @ a
-    return int(mask.sum()), {k: float(a.sum()) for k, a in agree.items()}, draws, weights
+class _PairSums(NamedTuple):
+    """One kind of pair's sums for :func:`pair_kinds`; kinds add up to their union."""
 
+    pairs: int
+    totals: dict  # ranker -> sum of agreement over the pairs
+    draws: dict  # ranker -> [R] weighted sums of agreement, per resample of the networks
+    weights: np.ndarray | float  # [R] sums of the pairs' weights
 
-def _pair_kind(pairs: int, totals: dict, draws: dict, weights, level: float) -> dict:
-    """One kind of :func:`pair_kinds` from its :func:`_pair_sums`."""
-    tail = 100 * (1 - level) / 2
+    @classmethod
+    def of(cls, agree: dict, mask, first, second, counts) -> _PairSums:
+        """The sums over the pairs in ``mask``, per resample of ``counts`` [R, networks]
+        (a pair weighs the product of its two networks' counts)."""
+        first, second = first[mask], second[mask]
+        agree = {key: a[mask].astype(np.float32) for key, a in agree.items()}
+        draws = {key: np.empty(len(counts)) for key in agree}
+        weights = np.empty(len(counts))
+        for r, count in enumerate(counts):
+            weight = count[first] * count[second]
+            weights[r] = weight.sum()
+            for key, a in agree.items():
+                draws[key][r] = weight @ a
+        return cls(int(mask.sum()), {k: float(a.sum()) for k, a in agree.items()}, draws,
+                   weights)
 
-    def ci(values) -> list[float]:
-        return [float(q) for q in np.nanpercentile(values, [tail, 100 - tail])]
+    @classmethod
+    def zero(cls, agree: dict) -> _PairSums:
+        return cls(0, dict.fromkeys(agree, 0.0), dict.fromkeys(agree, 0.0), 0.0)
 
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = {key: d / weights for key, d in draws.items()}
-    return {"pairs": pairs, **{
-        key: {"tau": totals[key] / pairs, "ci": ci(means[key]),
-              "minus_depth_ci": ci(means[key] - means["depth"])} for key in totals}}
+    def __add__(self, other: _PairSums) -> _PairSums:
+        return _PairSums(self.pairs + other.pairs,
+                        {k: v + other.totals[k] for k, v in self.totals.items()},
+                        {k: v + other.draws[k] for k, v in self.draws.items()},
+                        self.weights + other.weights)
+
+    def summary(self, level: float) -> dict:
+        """Its pairs and, per ranker, tau-a with its percentile interval and that of its
+        paired difference from kept layers'."""
+        tail = 100 * (1 - level) / 2
+
+        def ci(values) -> list[float]:
+            return [float(q) for q in np.nanpercentile(values, [tail, 100 - tail])]
+
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = {key: d / self.weights for key, d in self.draws.items()}
+        return {"pairs": self.pairs, **{
+            key: {"tau": total / self.pairs, "ci": ci(means[key]),
+                  "minus_depth_ci": ci(means[key] - means["depth"])}
+            for key, total in self.totals.items()}}
 
 
 def sibling_spread(rows: list[dict], sibling_rows: list[dict]) -> dict | None:
